@@ -1,0 +1,11 @@
+"""The worker side: run a fairshare job in its own process on a Dask worker.
+
+The pool's dispatcher submits :func:`run_job` to a chosen worker and, to cancel, runs
+:func:`kill_job` there. User code runs only in job processes forked from a per-worker
+zygote (see ``zygote``), never in the worker or the pool.
+"""
+
+from .jobprocess import warm_up
+from .runner import kill_job, run_job
+
+__all__ = ["run_job", "kill_job", "warm_up"]

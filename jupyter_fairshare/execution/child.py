@@ -1,0 +1,120 @@
+"""The job process: forked from the zygote, it runs exactly one job and exits.
+
+Its stdout and stderr are pipes the worker streams from; its control pipe brings the job in
+and its message pipe takes progress and the outcome out. It reports its own CPU time and
+peak memory, since it is the zygote, not the worker, that reaps it.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+from typing import NoReturn
+
+import cloudpickle
+
+from jupyter_fairshare import wire
+from jupyter_fairshare.wire import CallTask, Outcome
+
+from . import frames
+from .tasks import failure, run_task
+from .versions import module_warnings
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
+    """Announce readiness, wait for one job, run it, send the outcome, exit."""
+    _rehearse()
+    frames.write(msg_fd, frames.READY, {"pid": os.getpid()})
+    try:
+        _, meta, payload = frames.read(ctl_fd)
+    except EOFError:
+        os._exit(0)  # a spare the worker discarded
+    os.close(ctl_fd)
+    baseline = _cpu_seconds()
+    threads = max(1, int(meta["limits"].get("cpus") or 1))
+    # Native thread pools read these at import, which has not happened yet in this process.
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+
+    for line in module_warnings(wire.header(payload).get("versions", {})):
+        print(line, file=sys.stderr)
+    try:
+        task = wire.loads(payload)
+    except BaseException as exc:  # noqa: BLE001 - a payload that cannot be unpacked is the user's failure to see
+        outcome = failure(exc, skip_own_frames=False)
+    else:
+        del payload
+        outcome = run_task(task, threads, lambda done, total: frames.write(msg_fd, frames.PROGRESS, {"done": done, "total": total}))
+    blob = dump_outcome(outcome)
+
+    cpu_seconds = _cpu_seconds() - baseline
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    error = None if outcome.ok else _one_line(outcome)
+    frames.write(
+        msg_fd,
+        frames.OUTCOME,
+        {
+            "ok": outcome.ok,
+            "error": error,
+            "memory_error": outcome.error_type == "MemoryError",
+            "cpu_seconds": cpu_seconds,
+            "peak_memory": peak * 1024,
+        },
+        blob,
+    )
+    os._exit(0)
+
+
+def _rehearse() -> None:
+    """Unpack and pack a tiny job while waiting: the first touch of the pickling machinery
+    copies memory pages shared with the zygote, and that cost belongs here, not to the job."""
+    wire.loads(dump_outcome(run_task(wire.loads(wire.dumps(CallTask(int))))))
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _one_line(outcome: Outcome) -> str:
+    message = outcome.error_message.strip().splitlines()
+    return f"{outcome.error_type}: {message[0]}" if message else outcome.error_type
+
+
+def dump_outcome(outcome: Outcome) -> bytes:
+    """Serialise the outcome; values that do not pickle are left out with a warning, not lost silently."""
+    blob = _dumps_or_none(outcome)
+    if blob is not None:
+        return blob
+    for name, value in list(outcome.outputs.items()):
+        if not _pickles(value):
+            del outcome.outputs[name]
+            print(f"fairshare warning: variable {name!r} ({type(value).__name__}) cannot be sent back and was left out.", file=sys.stderr)
+    if not _pickles(outcome.value):
+        print(f"fairshare warning: the result ({type(outcome.value).__name__}) cannot be sent back and was left out.", file=sys.stderr)
+        outcome.value = None
+    try:
+        return wire.dumps(outcome)
+    except Exception as exc:  # noqa: BLE001 - last resort: the failure itself must still travel
+        return wire.dumps(failure(exc, skip_own_frames=False))
+
+
+def _dumps_or_none(outcome: Outcome) -> bytes | None:
+    try:
+        return wire.dumps(outcome)
+    except Exception:  # noqa: BLE001 - the caller finds out which value is to blame
+        return None
+
+
+def _pickles(value: object) -> bool:
+    try:
+        cloudpickle.dumps(value)
+    except Exception:  # noqa: BLE001 - any failure means "does not pickle"
+        return False
+    return True

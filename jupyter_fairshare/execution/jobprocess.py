@@ -1,0 +1,161 @@
+"""The worker's side of job processes: its zygote, and one forked job process kept in reserve.
+
+Everything here runs in the Dask worker process. ``take()`` hands out a job process that is
+already forked and waiting, and asks the zygote to fork the next one straight away, so the
+cost a job pays for its own process is a pipe write.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+from . import frames
+
+
+class JobProcess:
+    """A forked job process waiting for its one job, seen through the worker's pipe ends."""
+
+    def __init__(self, stdout_fd: int, stderr_fd: int, ctl_fd: int, msg_fd: int) -> None:
+        self.stdout_fd = stdout_fd
+        self.stderr_fd = stderr_fd
+        self.ctl_fd = ctl_fd
+        self.msg_fd = msg_fd
+        self.pid = 0
+
+    def wait_ready(self) -> int:
+        """Block until the process announces itself (normally it already has); its pid."""
+        kind, meta, _ = frames.read(self.msg_fd)
+        if kind != frames.READY:
+            raise EOFError("A fairshare job process spoke before it was given a job.")
+        self.pid = int(meta["pid"])
+        return self.pid
+
+    def send_job(self, meta: dict, payload: bytes) -> bool:
+        """Hand the process its job (it takes only one); False if it died before taking it."""
+        try:
+            frames.write(self.ctl_fd, frames.JOB, meta, payload)
+        except BrokenPipeError:
+            return False
+        finally:
+            self.close_control()
+        return True
+
+    def close_control(self) -> None:
+        if self.ctl_fd >= 0:
+            os.close(self.ctl_fd)
+            self.ctl_fd = -1
+
+    def close(self) -> None:
+        """Release the worker's pipe ends (closing the control pipe lets a spare exit)."""
+        self.close_control()
+        for name in ("stdout_fd", "stderr_fd", "msg_fd"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
+
+class Zygote:
+    """Handle on the zygote process that forks job processes for this worker."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "jupyter_fairshare.execution.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        theirs.close()
+        self._sock = ours
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self) -> JobProcess:
+        """Ask for a new job process wired to fresh pipes; it readies itself in the background."""
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ctl_r, ctl_w = os.pipe()
+        msg_r, msg_w = os.pipe()
+        try:
+            socket.send_fds(self._sock, [b"f"], [out_w, err_w, ctl_r, msg_w])
+        finally:
+            for fd in (out_w, err_w, ctl_r, msg_w):
+                os.close(fd)
+        return JobProcess(out_r, err_r, ctl_w, msg_r)
+
+    def close(self) -> None:
+        """Stop the zygote: it kills its running job processes when its socket closes."""
+        self._sock.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_lock = threading.Lock()
+_zygote: Zygote | None = None
+_spare: JobProcess | None = None
+
+
+def take() -> JobProcess:
+    """A ready job process for one job; the reserve is refilled before this returns."""
+    global _zygote, _spare
+    for _ in range(2):
+        with _lock:
+            if _zygote is None or not _zygote.alive():
+                _restart()
+            assert _zygote is not None
+            job = _spare or _zygote.fork()
+            _spare = _zygote.fork()
+        try:
+            job.wait_ready()
+            return job
+        except EOFError:
+            job.close()
+            with _lock:
+                _discard()
+    raise RuntimeError("The worker could not start a job process twice in a row; restart this worker.")
+
+
+def warm_up() -> int:
+    """Start the zygote and the reserve job process now rather than on the first job; the zygote's pid."""
+    with _lock:
+        if _zygote is None or not _zygote.alive():
+            _restart()
+        assert _zygote is not None
+        return _zygote.process.pid
+
+
+def _restart() -> None:
+    global _zygote, _spare
+    _discard()
+    _zygote = Zygote()
+    _spare = _zygote.fork()
+
+
+def _discard() -> None:
+    global _zygote, _spare
+    if _spare is not None:
+        _spare.close()
+        _spare = None
+    if _zygote is not None:
+        _zygote.close()
+        _zygote = None
+
+
+def shutdown() -> None:
+    """Stop the zygote and its reserve (at interpreter exit, so no process outlives us)."""
+    with _lock:
+        _discard()
+
+
+atexit.register(shutdown)

@@ -1,0 +1,78 @@
+"""The zygote: a process that has imported everything a job needs and forks job processes.
+
+One zygote runs per Dask worker. Forking it costs a millisecond or two, where starting a
+fresh interpreter and importing IPython, cloudpickle and dask costs half a second; the
+worker also keeps one forked job process in reserve so a job does not even wait for the fork.
+
+The zygote stays single-threaded (forking a threaded process is unsafe), ignores SIGCHLD so
+the kernel reaps its children, and when the worker goes away (its socket closes) it kills
+the job processes still running and exits.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import socket
+import sys
+import traceback
+
+
+def main(sock_fd: int) -> None:
+    """Fork one job process per request on ``sock_fd`` until the worker closes it."""
+    import dask.threaded  # noqa: F401 - preloaded for graph jobs
+    import dask.callbacks  # noqa: F401
+
+    from . import child
+
+    # Keep the collector off the preloaded objects: touching them would copy their pages
+    # into every forked job process.
+    gc.collect()
+    gc.freeze()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    sock = socket.socket(fileno=sock_fd)
+    children: set[int] = set()
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 16, 4)
+        except OSError:
+            break
+        if not msg:
+            break
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            os.setsid()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            out, err, ctl, message = fds
+            os.dup2(out, 1)
+            os.dup2(err, 2)
+            os.close(out)
+            os.close(err)
+            try:
+                child.serve(ctl, message)
+            except BaseException:  # noqa: BLE001 - a fork must never fall back into this loop
+                traceback.print_exc()
+            finally:
+                os._exit(70)
+        for fd in fds:
+            os.close(fd)
+        children = {p for p in children if _alive(p)} | {pid}
+    for pid in children:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

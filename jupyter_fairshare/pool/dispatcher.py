@@ -1,0 +1,169 @@
+"""The dispatcher: the only place jobs meet Dask.
+
+It hands a job to Dask only when the policy found room for it on a worker, pinned to that
+worker, so Dask never queues our jobs and the fair-share order alone decides who runs
+next. It watches the cluster for workers that join (new capacity) and leave (their jobs
+are re-queued and not billed), ticks the cost of running jobs, and turns each finished
+attempt into a settlement. It never looks inside a payload or a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from distributed import Client
+
+from ..execution import kill_job, run_job
+from ..wire import COST, EVENT_TOPIC, OUTPUT, PROGRESS
+from .jobs import LiveJob
+from .policy import Node, SiteState, Start
+
+log = logging.getLogger(__name__)
+TICK = 1.0
+
+
+def site_of(worker_name: str, default: str) -> str:
+    """A worker named ``SITE/anything`` belongs to SITE; any other to the default site."""
+    name = str(worker_name)
+    return name.split("/", 1)[0] if "/" in name else default
+
+
+class Dispatcher:
+    def __init__(self, pool, client: Client) -> None:
+        self.pool = pool
+        self.client = client
+        self.wake = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+        self._loop_task: asyncio.Task | None = None
+        self._workers: dict[str, dict] = {}
+        self._futures: dict[str, object] = {}
+
+    async def start(self) -> None:
+        self.client.subscribe_topic(EVENT_TOPIC, self._on_worker_event)
+        await self._refresh_nodes(time.time())
+        self._loop_task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._loop_task:
+            self._loop_task.cancel()
+        for task in [self._loop_task, *self._tasks]:
+            if task is None:
+                continue
+            task.cancel()
+        await asyncio.gather(*[t for t in [self._loop_task, *self._tasks] if t], return_exceptions=True)
+
+    def nodes(self) -> list[Node]:
+        return [self._node(addr, info) for addr, info in self._workers.items()]
+
+    async def _loop(self) -> None:
+        last_tick = 0.0
+        while True:
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=TICK / 4)
+            except TimeoutError:
+                pass
+            self.wake.clear()
+            now = time.time()
+            try:
+                if now - last_tick >= TICK / 4:
+                    await self._refresh_nodes(now)
+                    await self._requeue_lost(now)
+                if now - last_tick >= TICK:
+                    last_tick = now
+                    self._tick_costs(now)
+                for start in self.pool.scheduler.decide(now):
+                    self._spawn(self._run(start))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must outlive any one bad cycle
+                log.exception("dispatch cycle failed")
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _refresh_nodes(self, now: float) -> None:
+        workers = dict((await self.client.scheduler.identity(n_workers=-1)).get("workers", {}))
+        known = {site.name for site in self.pool.sites.values()}
+        workers = {a: w for a, w in workers.items() if site_of(w.get("name", ""), self.pool.default_site) in known}
+        if workers.keys() != self._workers.keys() or now - getattr(self, "_carbon_at", 0) > 60:
+            self._carbon_at = now
+            self._workers = workers
+            self.pool.scheduler.set_nodes(self.nodes(), self.site_states(now))
+
+    def site_states(self, now: float) -> dict[str, SiteState]:
+        return {
+            name: SiteState(name, site.carbon.intensity(now), self.pool.prices[name].unit("cpu_second"))
+            for name, site in self.pool.sites.items()
+        }
+
+    def _node(self, addr: str, info: dict) -> Node:
+        return Node(addr, site_of(info.get("name", ""), self.pool.default_site), float(info.get("nthreads", 1)),
+                    int(info.get("memory_limit") or 0) or 2**62, int(info.get("resources", {}).get("GPU", 0)))
+
+    async def _requeue_lost(self, now: float) -> None:
+        for job in list(self.pool.live.values()):
+            if job.state == "running" and job.node and job.node not in self._workers:
+                future = self._futures.pop(job.id, None)
+                if future is not None:
+                    future.cancel()
+                await self.pool.requeue(job, job.attempt, "worker lost", now)
+
+    def _tick_costs(self, now: float) -> None:
+        for job in self.pool.live.values():
+            if job.state == "running" and job.started_at:
+                cost = min(job.rate * (now - job.started_at), job.max_cost)
+                self.pool.hub.transient(job.id, job.account, COST, {"cost": cost, "max_cost": job.max_cost})
+
+    async def _run(self, start: Start) -> None:
+        job = self.pool.live.get(start.job)
+        if job is None:
+            self.pool.scheduler.finished(start.job, 0.0, time.time())
+            return
+        attempt = job.attempt + 1
+        if not await self.pool.mark_started(job, attempt, start.site, start.node):
+            return
+        payload = await asyncio.to_thread(self.pool.payload, job.id)
+        limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": self.pool.wall_limit(job)}
+        future = self.client.submit(
+            run_job, job.id, attempt, payload, limits, key=f"fairshare-{job.id}-{attempt}",
+            workers=[start.node], allow_other_workers=False, pure=False,
+        )
+        self._futures[job.id] = future
+        del payload
+        try:
+            report = await future
+        except asyncio.CancelledError:
+            if job.attempt == attempt and job.state == "running":
+                raise
+            return
+        except Exception as exc:  # the worker side broke, not the user's code: run it again
+            log.warning("job %s attempt %d lost: %r", job.id, attempt, exc)
+            await self.pool.requeue(job, attempt, f"worker error: {type(exc).__name__}", time.time())
+            return
+        finally:
+            if self._futures.get(job.id) is future:
+                del self._futures[job.id]
+            future.release()
+        await self.pool.finish(job, attempt, report)
+
+    async def kill(self, job: LiveJob) -> None:
+        """Stop a running job's process; its ``run_job`` then reports it cancelled."""
+        if job.node:
+            await self.client.run(kill_job, job.id, workers=[job.node])
+
+    def _on_worker_event(self, event) -> None:
+        _ts, msg = event
+        job = self.pool.live.get(msg.get("job"))
+        if job is None or msg.get("attempt") != job.attempt:
+            return
+        kind = msg.get("type")
+        if kind == OUTPUT:
+            self.pool.output(job, {"stream": msg.get("stream"), "text": msg.get("text", "")})
+        elif kind == PROGRESS:
+            job.progress = {"done": msg.get("done", 0), "total": msg.get("total", 0)}
+            self.pool.hub.transient(job.id, job.account, PROGRESS, job.progress)
+

@@ -1,0 +1,105 @@
+"""Running a pool process: the store, a Dask cluster to dispatch to, and the HTTP server.
+
+With no ``--dask`` address the pool brings its own LocalCluster, one set of worker
+processes per configured site (named ``SITE/i`` so the dispatcher knows where each runs),
+so a laptop needs no configuration at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import uvicorn
+from distributed import Client, Nanny, Scheduler, SpecCluster
+
+from . import accounts
+from .app import create_app
+from .config import PoolConfig
+from .service import Pool
+
+log = logging.getLogger(__name__)
+
+
+async def start_cluster(config: PoolConfig) -> SpecCluster:
+    """A local Dask cluster with ``workers`` single-threaded worker processes per site."""
+    memory = config.worker_memory or "auto"
+    workers = {
+        f"{site.name}/{i}": {"cls": Nanny, "options": {"nthreads": 1, "name": f"{site.name}/{i}",
+                                                       "memory_limit": memory, "silence_logs": logging.WARNING,
+                                                       "dashboard": False}}
+        for site in config.sites for i in range(site.workers)
+    }
+    scheduler = {"cls": Scheduler, "options": {"dashboard": False, "host": "127.0.0.1",
+                                                "idle_timeout": None}}
+    return await SpecCluster(workers=workers, scheduler=scheduler, asynchronous=True, silence_logs=logging.WARNING)
+
+
+def bootstrap_accounts(pool: Pool, demo: bool) -> str | None:
+    """On an empty store, create the admin account and (embedded) a demo one; return its token."""
+    with pool.engine.begin() as connection:
+        if accounts.listing(connection):
+            return None
+        admin = accounts.create(connection, "admin", "standard", role="admin")
+        token = accounts.create(connection, "demo", "newcomer", credits=100.0) if demo else None
+    return token if demo else admin
+
+
+def serve(config: PoolConfig, host: str = "127.0.0.1", port: int = 8750, demo: bool = True,
+          state_file: Path | None = None) -> None:
+    """Run the pool until SIGINT/SIGTERM; prints the URL and any token created on first start."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    port = sock.getsockname()[1]
+    url = f"http://{host}:{port}"
+    pool = Pool(config)
+    token = bootstrap_accounts(pool, demo)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        cluster = await start_cluster(config) if not config.dask_address else None
+        client = await Client(cluster or config.dask_address, asynchronous=True)
+        await pool.start(client)
+        _announce(url, token, state_file, config)
+        try:
+            yield
+        finally:
+            await pool.stop()
+            await client.close()
+            if cluster is not None:
+                await cluster.close()
+
+    app = create_app(pool, lifespan=lifespan)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
+                                           timeout_graceful_shutdown=5))
+    asyncio.run(server.serve(sockets=[sock]))
+
+
+def _announce(url: str, token: str | None, state_file: Path | None, config: PoolConfig) -> None:
+    print(f"fairshare pool serving at {url} (store: {config.url})", flush=True)
+    if state_file is not None:
+        previous = _read_state(state_file)
+        token = token or previous.get("token")
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = state_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"url": url, "token": token, "pid": os.getpid()}, handle)
+        os.replace(tmp, state_file)
+    if token:
+        print("Token for this pool (shown once; export it as FAIRSHARE_TOKEN):", flush=True)
+        print(token, flush=True)
+
+
+def _read_state(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+

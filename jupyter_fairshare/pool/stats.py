@@ -1,0 +1,64 @@
+"""Published figures: wait-time percentiles, acceptance rates and utilisation.
+
+Computed from the store (the ``waits`` and ``admissions`` records) over sliding windows, per
+tier and per site, so anyone can check how the pool treats each kind of user.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import Connection, func, select
+
+from .store.tables import admissions, waits
+
+WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0..100) by linear interpolation; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def published(connection: Connection, now: float, capacity_cpus: float, busy_cpus: float) -> dict:
+    out: dict = {"utilisation_now": busy_cpus / capacity_cpus if capacity_cpus else None, "windows": {}}
+    for label, span in WINDOWS.items():
+        since = now - span
+        groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+        run_seconds = 0.0
+        for tier, site, wait, run in connection.execute(
+            select(waits.c.tier, waits.c.site, waits.c.wait, waits.c.run).where(waits.c.ts >= since)
+        ):
+            groups[(tier, site)].append(wait)
+            run_seconds += run or 0.0
+        acceptance: dict[str, dict] = defaultdict(lambda: {"accepted": 0, "refused": 0, "reasons": {}})
+        for tier, accepted, reason, count in connection.execute(
+            select(admissions.c.tier, admissions.c.accepted, admissions.c.reason, func.count())
+            .where(admissions.c.ts >= since)
+            .group_by(admissions.c.tier, admissions.c.accepted, admissions.c.reason)
+        ):
+            entry = acceptance[tier]
+            if accepted:
+                entry["accepted"] += count
+            else:
+                entry["refused"] += count
+                entry["reasons"][reason or "other"] = entry["reasons"].get(reason or "other", 0) + count
+        for entry in acceptance.values():
+            total = entry["accepted"] + entry["refused"]
+            entry["rate"] = entry["accepted"] / total if total else None
+        out["windows"][label] = {
+            "waits": [
+                {"tier": tier, "site": site, "jobs": len(values), "p50": percentile(values, 50),
+                 "p90": percentile(values, 90), "p99": percentile(values, 99)}
+                for (tier, site), values in sorted(groups.items())
+            ],
+            "acceptance": dict(acceptance),
+            "utilisation": min(run_seconds / (capacity_cpus * span), 1.0) if capacity_cpus else None,
+        }
+    return out

@@ -1,0 +1,170 @@
+"""The wire format the kernel side and the worker side share.
+
+The pool sits between them and treats every payload and every result as an opaque blob:
+it reads neither, and above all never unpickles one. Only the two ends, which both run the
+user's own code anyway, call :func:`loads`.
+
+A blob is ``MAGIC`` + a 4-byte big-endian header length + a JSON header + the pickle
+stream + the out-of-band buffers, back to back. The header (plain JSON, safe for anyone to
+read) names the protocol, the lengths of the frames and the versions of Python,
+cloudpickle and the modules the payload references, so a mismatch on the far side can be
+reported by name instead of surfacing as a pickling traceback.
+
+Pickle protocol 5 with a ``buffer_callback`` keeps large NumPy arrays out of the pickle
+stream: their memory is written once into the blob and read back with zero copies.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import cloudpickle
+
+MAGIC = b"FSJ1"
+PROTOCOL = 1
+_HEADER_LEN = struct.Struct(">I")
+
+# Event types a job's stream carries, in the order a job meets them.
+QUEUED = "queued"
+STARTED = "started"
+OUTPUT = "output"
+PROGRESS = "progress"
+COST = "cost"
+REQUEUED = "requeued"
+DONE = "done"
+FAILED = "failed"
+CANCELLED = "cancelled"
+FINAL_STATES = (DONE, FAILED, CANCELLED)
+
+# The Dask event topic the worker side publishes output and progress on.
+EVENT_TOPIC = "fairshare"
+
+
+@dataclass
+class CallTask:
+    """Call ``fn(*args, **kwargs)`` on the worker; the return value comes back."""
+
+    fn: Callable[..., Any]
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass
+class CellTask:
+    """Run notebook cell ``source`` with ``inputs`` bound; bring back ``outputs``."""
+
+    source: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+    name: str = "<fairshare-cell>"
+
+
+@dataclass
+class GraphTask:
+    """Compute Dask graph ``dsk`` for ``keys`` (a key or a nested list of keys)."""
+
+    dsk: dict
+    keys: Any
+
+
+@dataclass
+class Outcome:
+    """What the worker sends back: a value, or the remote exception with its traceback.
+
+    ``outputs`` holds the names a cell assigned, ``displays`` the rich display bundles
+    (``{"data": {mime: ...}, "metadata": {...}}``) in the order the cell produced them.
+    """
+
+    ok: bool
+    value: Any = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    displays: list[dict] = field(default_factory=list)
+    error_type: str = ""
+    error_message: str = ""
+    traceback: list[str] = field(default_factory=list)
+    exception: BaseException | None = None
+
+
+def referenced_versions(module_names: set[str]) -> dict[str, str]:
+    """Versions of the top-level packages a payload references, as far as they tell."""
+    versions: dict[str, str] = {}
+    for name in sorted({m.split(".")[0] for m in module_names}):
+        module = sys.modules.get(name)
+        version = getattr(module, "__version__", None)
+        if isinstance(version, str):
+            versions[name] = version
+    return versions
+
+
+def runtime_versions() -> dict[str, str]:
+    return {
+        "python": "%d.%d" % sys.version_info[:2],
+        "cloudpickle": cloudpickle.__version__,
+    }
+
+
+def dumps(obj: Any, **header: Any) -> bytes:
+    """Serialise ``obj`` into one blob; extra keyword arguments go into the header."""
+    buffers: list[pickle.PickleBuffer] = []
+    stream = cloudpickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    modules = {type(obj).__module__} | {m for m in _modules_of(obj)}
+    head = {
+        "protocol": PROTOCOL,
+        "versions": {**runtime_versions(), **referenced_versions(modules)},
+        "frames": [len(stream)] + [r.nbytes for r in raws],
+        **header,
+    }
+    encoded = json.dumps(head, separators=(",", ":")).encode()
+    out = bytearray(len(MAGIC) + _HEADER_LEN.size + len(encoded) + sum(head["frames"]))
+    view = memoryview(out)
+    pos = 0
+    for chunk in (MAGIC, _HEADER_LEN.pack(len(encoded)), encoded, stream, *raws):
+        n = len(chunk) if not isinstance(chunk, memoryview) else chunk.nbytes
+        view[pos : pos + n] = chunk if not isinstance(chunk, memoryview) else chunk.cast("B")
+        pos += n
+    return bytes(out)
+
+
+def _split(view: memoryview) -> tuple[dict, int]:
+    if bytes(view[: len(MAGIC)]) != MAGIC:
+        raise ValueError("This is not a jupyter-fairshare payload; send it with the fairshare client.")
+    (n,) = _HEADER_LEN.unpack_from(view, len(MAGIC))
+    start = len(MAGIC) + _HEADER_LEN.size
+    return json.loads(bytes(view[start : start + n])), start + n
+
+
+def header(blob: bytes | memoryview) -> dict:
+    """Read a blob's JSON header without touching its pickle stream."""
+    return _split(memoryview(blob))[0]
+
+
+def loads(blob: bytes | memoryview) -> Any:
+    """Deserialise a blob made by :func:`dumps`; buffers are views into ``blob``, not copies."""
+    view = memoryview(blob)
+    head, pos = _split(view)
+    frames = []
+    for n in head["frames"]:
+        frames.append(view[pos : pos + n])
+        pos += n
+    return pickle.loads(frames[0], buffers=frames[1:])
+
+
+def _modules_of(obj: Any) -> set[str]:
+    """Modules of the callables and values directly inside a task, for version checks."""
+    found: set[str] = set()
+    values: list[Any] = []
+    if isinstance(obj, CallTask):
+        values = [obj.fn, *obj.args, *obj.kwargs.values()]
+    elif isinstance(obj, CellTask):
+        values = list(obj.inputs.values())
+    for value in values:
+        module = getattr(value, "__module__", None) or type(value).__module__
+        if module and module not in ("builtins", "__main__"):
+            found.add(module)
+    return found

@@ -1,0 +1,177 @@
+"""The HTTP API end to end: a real pool process on loopback with a real LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+
+from jupyter_fairshare import wire
+from tests.conftest import submit, wait_for
+
+
+def double(x):
+    print("doubling", x)
+    return 2 * x
+
+
+def test_a_submitted_call_comes_back_with_its_result_output_and_bill(account):
+    response = submit(account, double, 21, name="double", wait=30)
+    assert response.status_code == 201, response.text
+    job = response.json()
+    assert job["state"] == "done" and job["name"] == "double" and job["site"] == "local"
+    outcome = wire.loads(account.get(f"/api/v1/jobs/{job['id']}/result").content)
+    assert outcome.ok and outcome.value == 42
+    bill = job["bill"]
+    assert bill["total"] == job["cost"] > 0
+    assert {line["item"] for line in bill["lines"]} == {"cpu", "memory"}
+    assert abs(sum(line["amount"] for line in bill["lines"]) - bill["total"]) < 1e-12
+    assert bill["co2e_g"] == bill["energy_kwh"] * bill["carbon_intensity"] > 0
+    assert bill["price_version"] >= 1 and bill["wall_seconds"] > 0
+
+
+def test_the_event_stream_tells_a_job_from_queued_to_done_with_its_output(account):
+    job = submit(account, double, 5, wait=30).json()
+    with account.stream("GET", f"/api/v1/jobs/{job['id']}/events") as stream:
+        events = [(e, json.loads(d)) for e, d in _sse(stream.iter_lines())]
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "queued" and kinds[1] == "started" and kinds[-1] == "done"
+    output = "".join(data["text"] for kind, data in events if kind == "output" and data["stream"] == "stdout")
+    assert output == "doubling 5\n"
+    assert kinds.index("started") < kinds.index("output") < kinds.index("done")
+    assert events[-1][1]["bill"]["total"] == job["cost"]
+
+
+def test_holds_are_released_and_the_bill_charged_once(account):
+    before = account.get("/api/v1/account").json()
+    job = submit(account, double, 1, wait=30).json()
+    after = account.get("/api/v1/account").json()
+    assert after["held"] == 0.0
+    assert abs(before["credits"] - after["credits"] - job["cost"]) < 1e-12
+    assert after["usage"] > before["usage"]
+
+
+def test_a_queued_job_says_where_it_stands_and_why(pool_server, account):
+    blocker = [submit(account, time.sleep, 1.5, cpus=1).json() for _ in range(2)]
+    waiting = submit(account, double, 1).json()
+    assert waiting["state"] == "queued" and waiting["position"] == 1 and waiting["queue_length"] >= 1
+    assert waiting["expected_start"] >= waiting["submitted_at"]
+    why = account.get(f"/api/v1/jobs/{waiting['id']}/why").json()
+    assert why["position"] == 1 and {"fairshare", "age", "priority"} <= set(why["components"])
+    public = httpx.get(f"{pool_server.url}/api/v1/public/queue").json()
+    assert any("components" in entry for entry in public["queue"])
+    assert "account" not in json.dumps(public["queue"])
+    for job in [*blocker, waiting]:
+        wait_for(account, job["id"])
+
+
+def test_cancelling_a_queued_job_charges_nothing(account):
+    blockers = [submit(account, time.sleep, 1.5).json() for _ in range(2)]
+    queued = submit(account, double, 3).json()
+    cancelled = account.post(f"/api/v1/jobs/{queued['id']}/cancel").json()
+    assert cancelled["state"] == "cancelled" and cancelled["cost"] == 0.0
+    for job in blockers:
+        wait_for(account, job["id"])
+    assert account.get("/api/v1/account").json()["held"] == 0.0
+
+
+def test_cancelling_a_running_job_stops_it_within_a_second(account):
+    job = submit(account, time.sleep, 60).json()
+    wait_for(account, job["id"], states=("running",))
+    started = time.monotonic()
+    cancelled = account.post(f"/api/v1/jobs/{job['id']}/cancel").json()
+    assert time.monotonic() - started < 1.5
+    assert cancelled["state"] == "cancelled"
+    assert cancelled["bill"]["wall_seconds"] < 30
+
+
+def test_a_job_that_reaches_its_max_cost_is_stopped_and_billed_to_the_cap(account):
+    cap = 2e-6  # a few tenths of a second of one CPU at the default prices
+    job = submit(account, time.sleep, 30, max_cost=cap, wait=20).json()
+    assert job["state"] == "failed" and job["reason"] == "max cost"
+    assert "Max cost reached" in job["error"]
+    assert job["cost"] == cap and job["bill"]["capped"] is True
+
+
+def test_a_failing_call_brings_back_the_remote_exception(account):
+    job = submit(account, divmod, 1, 0, wait=30).json()
+    assert job["state"] == "failed" and "ZeroDivisionError" in job["error"]
+    outcome = wire.loads(account.get(f"/api/v1/jobs/{job['id']}/result").content)
+    assert not outcome.ok and outcome.error_type == "ZeroDivisionError"
+
+
+def test_requests_without_a_valid_token_are_refused_with_a_sentence(pool_server):
+    assert httpx.get(f"{pool_server.url}/api/v1/jobs").status_code == 401
+    bad = httpx.get(f"{pool_server.url}/api/v1/account", headers={"Authorization": "Bearer fs_nope"})
+    assert bad.status_code == 401 and "FAIRSHARE_TOKEN" in bad.json()["detail"]
+
+
+def test_another_accounts_job_is_invisible(pool_server, account):
+    job = submit(account, double, 2, wait=30).json()
+    with pool_server.client(pool_server.add_account(f"other-{time.monotonic_ns()}")) as other:
+        for path in ("", "/result", "/events", "/why"):
+            assert other.get(f"/api/v1/jobs/{job['id']}{path}").status_code == 404
+        assert other.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 404
+        assert job["id"] not in {j["id"] for j in other.get("/api/v1/jobs").json()["jobs"]}
+
+
+def test_bad_submissions_get_a_4xx_that_says_what_to_do(account):
+    blob = wire.dumps(wire.CallTask(double, (1,)))
+    cases = {
+        '{"cpus": "many"}': 422,
+        '{"kind": "shell"}': 422,
+        'not json': 422,
+        '{"memory": "lots"}': 422,
+        '{"site": "mars"}': 422,
+        '{"cpus": 64}': 422,
+        '{"gpus": 2}': 422,
+    }
+    for header, status in cases.items():
+        response = account.post("/api/v1/jobs", content=blob, headers={"Fairshare-Job": header})
+        assert response.status_code == status, (header, response.text)
+        detail = response.json()["detail"]
+        assert isinstance(detail, str) and detail.endswith(".") and len(detail) < 300, detail
+
+
+def test_a_submission_over_the_balance_is_refused_with_the_estimate_and_balance(pool_server):
+    with pool_server.client(pool_server.add_account(f"poor-{time.monotonic_ns()}", credits=0.5)) as poor:
+        response = submit(poor, double, 1, max_cost=2.0)
+        assert response.status_code == 402
+        detail = response.json()["detail"]
+        assert "2.0000" in detail and "0.5000" in detail
+        assert poor.get("/api/v1/jobs").json()["jobs"] == []
+
+
+def test_jobs_are_listed_newest_first(account):
+    ids = [submit(account, double, i).json()["id"] for i in range(3)]
+    listed = [job["id"] for job in account.get("/api/v1/jobs").json()["jobs"]]
+    assert listed == ids[::-1]
+    for job_id in ids:
+        wait_for(account, job_id)
+
+
+def test_public_views_publish_prices_sites_stats_and_the_spec(pool_server, account):
+    submit(account, double, 1, wait=30)
+    prices = httpx.get(f"{pool_server.url}/api/v1/public/prices").json()["sites"][0]
+    assert prices["cpu_second"] == sum(prices["breakdown"]["cpu_second"].values())
+    assert set(prices["breakdown"]["cpu_second"]) == {"energy", "hardware", "operations"}
+    sites = httpx.get(f"{pool_server.url}/api/v1/public/sites").json()["sites"]
+    assert sites[0]["cpus"] == 2 and sites[0]["carbon_intensity"] == 250
+    stats = httpx.get(f"{pool_server.url}/api/v1/public/stats").json()
+    window = stats["windows"]["1h"]
+    assert window["acceptance"]["standard"]["accepted"] >= 1
+    assert any(w["tier"] == "standard" and w["p50"] is not None for w in window["waits"])
+    spec = httpx.get(f"{pool_server.url}/openapi.json").json()
+    assert "/api/v1/jobs/{job_id}/events" in spec["paths"]
+    metrics = httpx.get(f"{pool_server.url}/metrics").text
+    assert "fairshare_submissions_total" in metrics
+
+
+def _sse(lines):
+    kind = None
+    for line in lines:
+        if line.startswith("event: "):
+            kind = line[len("event: "):]
+        elif line.startswith("data: "):
+            yield kind, line[len("data: "):]
