@@ -1,5 +1,59 @@
-"""jupyter-fairshare: compute as a public utility, one notebook cell away."""
+"""jupyter-fairshare: run a notebook cell, a function or a Dask graph on a fair-share pool.
 
-from ._version import __version__
+    %load_ext jupyter_fairshare
+    %%fairshare --cpus 2 --max-cost 1.50
 
-__all__ = ["__version__"]
+    import jupyter_fairshare as fs
+    pool = fs.connect()
+    job = pool.submit(func, x)
+    job.result()
+"""
+
+from .api import Job, Pool, connect
+from .errors import (
+    BadRequest,
+    BadToken,
+    CreditsTooLow,
+    FairshareError,
+    JobCancelled,
+    JobFailed,
+    JobNotFound,
+    MaxCostReached,
+    NotSerializable,
+    PayloadTooLarge,
+    PoolError,
+    PoolUnreachable,
+    RemoteError,
+    VersionMismatch,
+    WorkerLost,
+)
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext jupyter_fairshare``: register ``%%fairshare`` and ``%fairshare``."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+__all__ = [
+    "BadRequest",
+    "BadToken",
+    "CreditsTooLow",
+    "FairshareError",
+    "Job",
+    "JobCancelled",
+    "JobFailed",
+    "JobNotFound",
+    "MaxCostReached",
+    "NotSerializable",
+    "PayloadTooLarge",
+    "Pool",
+    "PoolError",
+    "PoolUnreachable",
+    "RemoteError",
+    "VersionMismatch",
+    "WorkerLost",
+    "connect",
+    "load_ipython_extension",
+]

@@ -15,7 +15,7 @@ import time
 
 from distributed import Client
 
-from ..execution import kill_job, run_job
+from ..execution import kill_job, run_job, warm_up
 from ..wire import COST, EVENT_TOPIC, OUTPUT, PROGRESS
 from .jobs import LiveJob
 from .policy import Node, SiteState, Start
@@ -89,6 +89,9 @@ class Dispatcher:
         workers = dict((await self.client.scheduler.identity(n_workers=-1)).get("workers", {}))
         known = {site.name for site in self.pool.sites.values()}
         workers = {a: w for a, w in workers.items() if site_of(w.get("name", ""), self.pool.default_site) in known}
+        joined = workers.keys() - self._workers.keys()
+        if joined:  # start their warm job processes now, not on their first job
+            self._spawn(self.client.run(warm_up, workers=list(joined)))
         if workers.keys() != self._workers.keys() or now - getattr(self, "_carbon_at", 0) > 60:
             self._carbon_at = now
             self._workers = workers

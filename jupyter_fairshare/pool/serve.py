@@ -55,6 +55,8 @@ def serve(config: PoolConfig, host: str = "127.0.0.1", port: int = 8750, demo: b
     """Run the pool until SIGINT/SIGTERM; prints the URL and any token created on first start."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit this: without it small responses wait on delayed ACKs.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
     url = f"http://{host}:{port}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 
@@ -92,34 +91,3 @@ def test_kill_job_through_client_run_cancels_within_a_second(client, events):
     report = future.result(timeout=5)
     assert time.monotonic() - begun < 1.0
     assert report["state"] == "cancelled"
-
-
-def test_empty_call_overhead_against_a_plain_dask_task(client):
-    """Prints the p50 of both; run_job must stay within a few milliseconds of plain Dask."""
-    payload = wire.dumps(CallTask(type(None)))
-
-    def p50(make):
-        times = []
-        for _ in range(40):
-            begun = time.perf_counter()
-            make().result()
-            times.append(time.perf_counter() - begun)
-        return statistics.median(times[5:])
-
-    plain = p50(lambda: client.submit(lambda: None, pure=False))
-    ours = p50(lambda: client.submit(run_job, "e", 1, payload, LIMITS, pure=False))
-    inside = next(iter(client.run(_p50_inside_the_worker, payload).values()))
-    print(
-        f"\nempty job p50: plain dask task {plain * 1e3:.2f} ms, run_job {ours * 1e3:.2f} ms "
-        f"(overhead {(ours - plain) * 1e3:.2f} ms); run_job alone inside the worker {inside * 1e3:.2f} ms"
-    )
-    assert inside < 0.01 and ours - plain < 0.02
-
-
-def _p50_inside_the_worker(payload: bytes) -> float:
-    times = []
-    for _ in range(40):
-        begun = time.perf_counter()
-        run_job("e", 1, payload, LIMITS)
-        times.append(time.perf_counter() - begun)
-    return statistics.median(times)
