@@ -35,7 +35,7 @@ def create_app(pool: Pool, lifespan=None) -> FastAPI:
 
     @app.exception_handler(PoolError)
     async def _pool_error(_request: Request, exc: PoolError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        return JSONResponse({"detail": str(exc), **exc.details}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -36,9 +36,10 @@ log = logging.getLogger(__name__)
 class PoolError(Exception):
     """A request the pool refuses; ``status`` is the HTTP status, the message says what to do."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, **details) -> None:
         super().__init__(message)
         self.status = status
+        self.details = details
 
 
 class Pool:
@@ -160,7 +161,8 @@ class Pool:
         if len(payload) > self.config.payload_limit:
             await self.writer(lambda c: jobs.refuse(c, principal.tier, spec.site, "payload too large"))
             raise PoolError(413, f"The payload is {_size(len(payload))} but this pool accepts at most "
-                                 f"{_size(self.config.payload_limit)}; send less data, e.g. load it on the worker.")
+                                 f"{_size(self.config.payload_limit)}; send less data, e.g. load it on the worker.",
+                            limit=self.config.payload_limit, size=len(payload))
         if spec.site is not None and spec.site not in self.sites:
             raise PoolError(422, f"There is no site named {spec.site!r}; the sites are {', '.join(self.sites)}.")
         now = time.time()
@@ -183,7 +185,8 @@ class Pool:
         accepted, balance, event = await self.writer(lambda c: jobs.admit(c, job, payload, meta))
         if not accepted:
             raise PoolError(402, f"This job may cost up to {job.hold:.4f} credits (its max cost) but your balance is "
-                                 f"{balance:.4f} credits; lower --max-cost or ask the pool's operator for a top-up.")
+                                 f"{balance:.4f} credits; lower --max-cost or ask the pool's operator for a top-up.",
+                            estimate=job.hold, balance=balance)
         self.live[job.id] = job
         self.scheduler.enqueue(job.queued())
         self.hub.publish(event)

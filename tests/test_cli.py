@@ -1,0 +1,37 @@
+"""The command line: admin commands print what an operator needs, tokens last."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def fairshare(*args: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "jupyter_fairshare.cli", *args], capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def test_account_add_prints_the_token_as_its_last_line_and_list_shows_the_account(tmp_path):
+    db = f"sqlite:///{tmp_path / 'pool.db'}"
+    added = fairshare("admin", "--db", db, "account", "add", "lin", "--tier", "newcomer", "--credits", "3")
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    assert token.startswith("fs_") and len(token) > 30
+    topped = fairshare("admin", "--db", db, "account", "topup", "lin", "2")
+    assert "5.0000" in topped.stdout
+    listed = fairshare("admin", "--db", db, "account", "list")
+    assert "lin" in listed.stdout and "newcomer" in listed.stdout and token not in listed.stdout
+
+
+def test_admin_mistakes_get_one_sentence_and_a_failing_exit(tmp_path):
+    db = f"sqlite:///{tmp_path / 'pool.db'}"
+    fairshare("admin", "--db", db, "account", "add", "lin", "--tier", "standard")
+    again = fairshare("admin", "--db", db, "account", "add", "lin", "--tier", "standard")
+    assert again.returncode == 2 and "exists already" in again.stderr
+    missing = fairshare("admin", "--db", db, "account", "topup", "nobody", "1")
+    assert missing.returncode == 2 and "No account named 'nobody'" in missing.stderr
+
+
+def test_status_without_a_pool_says_how_to_start_one():
+    result = fairshare("status", "--url", "http://127.0.0.1:9")
+    assert result.returncode == 1 and "fairshare pool serve" in result.stderr
