@@ -69,6 +69,29 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("name")
     token.set_defaults(run=_account_token)
 
+    reservation = admin_commands.add_parser("reservation", help="the public record of reserved capacity")
+    reservation_commands = reservation.add_subparsers(title="reservation commands")
+    radd = reservation_commands.add_parser("add", help="record capacity reserved for someone, and why")
+    radd.add_argument("holder")
+    radd.add_argument("--site", required=True)
+    radd.add_argument("--cpus", type=float, required=True)
+    radd.add_argument("--memory", default="0")
+    radd.add_argument("--gpus", type=int, default=0)
+    radd.add_argument("--from", dest="starts", required=True, help="ISO 8601 start, e.g. 2026-12-01T09:00")
+    radd.add_argument("--until", dest="ends", required=True, help="ISO 8601 end")
+    radd.add_argument("--reason", required=True)
+    radd.set_defaults(run=_reservation_add)
+    reservation_commands.add_parser("list", help="list the record").set_defaults(run=_reservation_list)
+
+    node = commands.add_parser("node", help="lend this machine to a pool").add_subparsers(title="node commands")
+    join = node.add_parser("join", help="join a pool's site as a Dask worker until stopped")
+    join.add_argument("url")
+    join.add_argument("--site", required=True)
+    join.add_argument("--cpus", type=int)
+    join.add_argument("--memory", help="memory to lend, e.g. 8GB (default: all)")
+    join.add_argument("--token", default=None, help="an operator token (default: FAIRSHARE_TOKEN)")
+    join.set_defaults(run=_node_join)
+
     for name, help_text in (("status", "the pool's sites and queue"), ("jobs", "your jobs"),
                             ("prices", "published prices"), ("stats", "published waits and acceptance")):
         sub = commands.add_parser(name, help=help_text)
@@ -156,6 +179,56 @@ def _account_token(args) -> int:
         token = accounts.rotate_token(connection, args.name)
     print(f"New token for {args.name} (the old one no longer works):")
     print(token)
+    return 0
+
+
+def _reservation_add(args) -> int:
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from .pool.config import parse_size
+    from .pool.store.tables import reservations
+
+    try:
+        starts, ends = (datetime.fromisoformat(t).timestamp() for t in (args.starts, args.ends))
+    except ValueError:
+        raise ValueError("--from and --until must be ISO 8601 times such as 2026-12-01T09:00.") from None
+    if ends <= starts:
+        raise ValueError("--until must be after --from.")
+    import time
+
+    with _store(args).begin() as connection:
+        connection.execute(insert(reservations).values(
+            holder=args.holder, site=args.site, cpus=args.cpus, memory=parse_size(args.memory), gpus=args.gpus,
+            starts_at=starts, ends_at=ends, reason=args.reason, created_at=time.time()))
+    print(f"Recorded: {args.cpus:g} CPUs at {args.site} for {args.holder} from {args.starts} until {args.ends}.")
+    return 0
+
+
+def _reservation_list(args) -> int:
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from .pool.store.tables import reservations
+
+    with _store(args).connect() as connection:
+        rows = connection.execute(select(reservations).order_by(reservations.c.starts_at)).mappings().all()
+    for row in rows:
+        print(f"{row['holder']:20} {row['site']:10} {row['cpus']:6g} CPUs  "
+              f"{datetime.fromtimestamp(row['starts_at']):%Y-%m-%d %H:%M} - "
+              f"{datetime.fromtimestamp(row['ends_at']):%Y-%m-%d %H:%M}  {row['reason']}")
+    return 0
+
+
+def _node_join(args) -> int:
+    from .nodes.join import join
+
+    token = args.token or os.environ.get("FAIRSHARE_TOKEN")
+    if not token:
+        raise ValueError("Joining needs an operator token; pass --token or set FAIRSHARE_TOKEN.")
+    join(args.url, token, args.site, args.cpus, args.memory)
     return 0
 
 

@@ -167,6 +167,11 @@ def create_app(pool: Pool, lifespan=None) -> FastAPI:
         """Record reserved capacity in the public record."""
         return await pool.add_reservation(body)
 
+    @app.get("/api/v1/admin/cluster", tags=["admin"])
+    async def cluster(_admin=Depends(admin)):
+        """Where community nodes connect: the Dask scheduler's address and the sites."""
+        return {"scheduler": pool.dispatcher.client.scheduler.address, "sites": list(pool.sites)}
+
     @app.get("/metrics", include_in_schema=False)
     async def prometheus():
         return metrics.response()
