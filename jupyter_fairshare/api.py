@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
@@ -111,8 +112,14 @@ class Pool:
         deadline: str | float | None = None,
         site: str | None = None,
         wait: float | None = None,
+        notebook: str | None = None,
+        cell: str | None = None,
     ) -> Job:
-        """Serialise a task and submit it; ``wait`` holds the request that long for a short job."""
+        """Serialise a task and submit it; ``wait`` holds the request that long for a short job.
+
+        The id is chosen here, so an interrupt that lands while the submission is in flight
+        can still cancel the job, and a retried submission cannot run it twice.
+        """
         kind = {wire.CallTask: "call", wire.CellTask: "cell", wire.GraphTask: "graph"}[type(task)]
         payload = wire.dumps(task)
         self._check_size(len(payload))
@@ -126,8 +133,16 @@ class Pool:
             "deadline": parse_duration(deadline),
             "site": site,
             "versions": wire.header(payload).get("versions", {}),
+            "id": uuid.uuid4().hex,
+            "notebook": notebook,
+            "cell": cell,
         }
-        return Job(self, self.client.submit(payload, meta, wait=wait))
+        try:
+            return Job(self, self.client.submit(payload, meta, wait=wait))
+        except KeyboardInterrupt:
+            with contextlib.suppress(errors.FairshareError):
+                self.client.cancel(meta["id"])
+            raise
 
     def _check_size(self, size: int) -> None:
         if size <= _CHECK_LIMIT_ABOVE:

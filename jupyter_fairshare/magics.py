@@ -9,6 +9,7 @@ traceback. ``--async`` returns the job at once; ``%fairshare result JOB`` finish
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -105,6 +106,7 @@ class FairshareMagics(Magics):
             deadline=args.deadline,
             site=args.site,
             wait=None if args.run_async else SHORT_WAIT,
+            **_origin(self.shell),
         )
         self.submitted[job.id] = job
         if args.run_async:
@@ -271,3 +273,16 @@ def _shown_as_remote(outcome: wire.Outcome, job_id: str) -> BaseException:
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_fairshare``: register the magics."""
     ipython.register_magics(FairshareMagics(ipython))
+
+
+def _origin(shell: Any) -> dict[str, str | None]:
+    """The notebook and cell a job came from, so the sidebar can lead back to them.
+
+    Jupyter server names a kernel's notebook in ``JPY_SESSION_NAME``; JupyterLab sends the
+    cell's id in the execute request's metadata. Outside Jupyter both are simply unknown.
+    """
+    kernel = getattr(shell, "kernel", None)
+    parent = kernel.get_parent() if kernel is not None and hasattr(kernel, "get_parent") else None
+    cell = ((parent or {}).get("metadata") or {}).get("cellId")
+    return {"notebook": os.environ.get("JPY_SESSION_NAME"), "cell": cell if isinstance(cell, str) else None}
+

@@ -3,11 +3,12 @@
 import json
 
 import pytest
-from .fakepool import FakePool
 
 from jupyter_fairshare import errors, wire
 from jupyter_fairshare.api import parse_duration
 from jupyter_fairshare.settings import config_path, resolve
+
+from .fakepool import FakePool
 
 
 def add(a, b=0):

@@ -4,10 +4,11 @@ import socket
 
 import httpx
 import pytest
-from .fakepool import FakePool
 
 from jupyter_fairshare import errors
 from jupyter_fairshare.client import Client, Event, parse_events, raise_for_response
+
+from .fakepool import FakePool
 
 
 def test_events_are_parsed_with_ids_types_and_json_data():

@@ -4,10 +4,11 @@ from operator import add
 
 import dask
 import pytest
-from .fakepool import FakePool
 
 from jupyter_fairshare import wire
 from jupyter_fairshare.daskget import graph_task
+
+from .fakepool import FakePool
 
 DSK = {"a": 1, "b": (add, "a", 10), "c": (add, "b", "a")}
 

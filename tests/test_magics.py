@@ -3,13 +3,14 @@
 import threading
 
 import pytest
-from .fakepool import FakePool
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyter_fairshare import errors, wire
 from jupyter_fairshare.api import Job
 from jupyter_fairshare.magics import FairshareMagics
+
+from .fakepool import FakePool
 
 
 @pytest.fixture

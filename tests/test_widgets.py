@@ -2,9 +2,9 @@
 
 import io
 
-from .fakepool import FakePool
-
 from jupyter_fairshare.widgets import JobPanel, StatusLine, follow, format_status
+
+from .fakepool import FakePool
 
 NOW = 1000.0
 

@@ -108,7 +108,7 @@ _spare: JobProcess | None = None
 
 def take() -> JobProcess:
     """A ready job process for one job; the reserve is refilled before this returns."""
-    global _zygote, _spare
+    global _spare
     for _ in range(2):
         with _lock:
             if _zygote is None or not _zygote.alive():

@@ -21,8 +21,8 @@ import traceback
 
 def main(sock_fd: int) -> None:
     """Fork one job process per request on ``sock_fd`` until the worker closes it."""
-    import dask.threaded  # noqa: F401 - preloaded for graph jobs
     import dask.callbacks  # noqa: F401
+    import dask.threaded  # noqa: F401 - preloaded for graph jobs
 
     from . import child
 

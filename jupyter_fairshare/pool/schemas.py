@@ -14,6 +14,9 @@ class JobSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    id: str | None = Field(None, pattern=r"^[0-9a-f]{32}$",
+                           description="a client-chosen id (32 hex digits): resubmitting it is a no-op, and the "
+                                       "client can cancel a job whose submission it interrupted")
     kind: Literal["cell", "call", "graph"] = "call"
     name: str = Field("", max_length=200)
     cpus: float = Field(1.0, gt=0, le=4096)

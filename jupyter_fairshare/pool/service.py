@@ -15,13 +15,18 @@ import uuid
 
 from sqlalchemy import Engine, insert, select
 
-from ..wire import DONE, FINAL_STATES, OUTPUT
+from ..wire import DONE, OUTPUT
 from . import accounts, jobs
 from .config import PoolConfig
 from .events import Hub, record
 from .jobs import LiveJob
 from .ledger import PriceList, breakdown_from_costs, make_bill, time_limit
-from .policy import AccountState, RunningJob, Scheduler, billing_units, decay, fits_somewhere
+from .policy import (
+    AccountState,
+    Scheduler,
+    billing_units,
+    fits_somewhere,
+)
 from .schemas import JobSpec
 from .sites import Site, parse_carbon
 from .store.db import open_engine
@@ -165,9 +170,11 @@ class Pool:
                             limit=self.config.payload_limit, size=len(payload))
         if spec.site is not None and spec.site not in self.sites:
             raise PoolError(422, f"There is no site named {spec.site!r}; the sites are {', '.join(self.sites)}.")
+        if spec.id is not None and (existing := self._existing(spec.id, principal)) is not None:
+            return existing
         now = time.time()
         job = LiveJob(
-            id=uuid.uuid4().hex, account=principal.id, account_name=principal.name, tier=principal.tier,
+            id=spec.id or uuid.uuid4().hex, account=principal.id, account_name=principal.name, tier=principal.tier,
             name=spec.name, kind=spec.kind, cpus=spec.cpus, memory=spec.memory, gpus=spec.gpus,
             max_cost=spec.max_cost or self.config.default_max_cost, hold=0.0, submitted_at=now,
             site_request=spec.site, deadline=(now + spec.deadline) if spec.deadline else None,
@@ -192,6 +199,16 @@ class Pool:
         self.hub.publish(event)
         self.dispatcher.wake.set()
         return self.view(job.id, principal)
+
+    def _existing(self, job_id: str, principal: accounts.Principal) -> dict | None:
+        """The caller's job with this id (a resubmission), or None; another's is a conflict."""
+        with self.engine.connect() as connection:
+            owner = connection.execute(select(jobs_table.c.account_id).where(jobs_table.c.id == job_id)).scalar()
+        if owner is None:
+            return None
+        if owner != principal.id:
+            raise PoolError(409, "That job id is taken; let the client choose a fresh one.")
+        return self.view(job_id, principal)
 
     async def wait(self, job_id: str, principal: accounts.Principal, seconds: float) -> dict:
         job = self.live.get(job_id)

@@ -175,3 +175,13 @@ def _sse(lines):
             kind = line[len("event: "):]
         elif line.startswith("data: "):
             yield kind, line[len("data: "):]
+
+
+def test_a_resubmitted_client_id_runs_once_and_anothers_id_is_refused(pool_server, account):
+    job_id = "ab" * 16
+    first = submit(account, double, 4, id=job_id, wait=30).json()
+    again = submit(account, double, 4, id=job_id).json()
+    assert first["id"] == again["id"] == job_id and again["state"] == "done"
+    assert [j["id"] for j in account.get("/api/v1/jobs").json()["jobs"]].count(job_id) == 1
+    with pool_server.client(pool_server.add_account(f"thief-{time.monotonic_ns()}")) as other:
+        assert submit(other, double, 4, id=job_id).status_code == 409

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_fairshare.pool.ledger import PriceList, breakdown_from_costs, make_bill, time_limit
+from jupyter_fairshare.pool.ledger import (
+    PriceList,
+    breakdown_from_costs,
+    make_bill,
+    time_limit,
+)
 
 PRICES = PriceList("here", 3, breakdown_from_costs(10.0, 0.4, 250.0))
 
