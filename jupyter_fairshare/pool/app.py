@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from .._version import __version__
 from . import accounts, jobs
 from .metrics import Metrics
+from .plots import waits_svg
 from .schemas import Account, AccountCreate, Job, JobList, JobSpec, Reservation, TopUp
 from .service import Pool, PoolError
 
@@ -131,6 +132,11 @@ def create_app(pool: Pool, lifespan=None) -> FastAPI:
     async def public_stats():
         """Wait percentiles, acceptance rates and utilisation per tier and site."""
         return await asyncio.to_thread(pool.public_stats)
+
+    @app.get("/api/v1/public/stats.svg", tags=["public"], response_class=Response)
+    async def public_stats_plot(window: str = Query("24h", pattern="^(1h|24h|7d)$")):
+        """The published wait percentiles as an SVG chart."""
+        return Response(waits_svg(await asyncio.to_thread(pool.public_stats), window), media_type="image/svg+xml")
 
     @app.get("/api/v1/public/reservations", tags=["public"])
     async def public_reservations():

@@ -48,6 +48,8 @@ class LiveJob:
     notebook: str | None = None
     cell: str | None = None
     cancel_requested: bool = False
+    predicted_wait: float | None = None  # what the pool estimated at submission
+    predicted_uncertainty: float | None = None
     ended: object = field(default=None, repr=False)  # an asyncio.Event, set when the job settles
 
     def queued(self) -> QueuedJob:
@@ -141,7 +143,8 @@ def settle(connection: Connection, job: LiveJob, attempt: int, state: str, reaso
                                                  amount=-total, note=f"{state}, attempt {attempt}"))
     connection.execute(insert(waits).values(ts=now, tier=job.tier, site=job.site or "",
                                             wait=(job.started_at or now) - job.submitted_at,
-                                            run=now - (job.started_at or now)))
+                                            run=now - (job.started_at or now), predicted_wait=job.predicted_wait,
+                                            predicted_uncertainty=job.predicted_uncertainty))
     return events.record(connection, job.id, job.account, state,
                          {"state": state, "reason": reason, "error": error, "bill": bill})
 

@@ -196,6 +196,10 @@ class Pool:
                             estimate=job.hold, balance=balance)
         self.live[job.id] = job
         self.scheduler.enqueue(job.queued())
+        standing = self.scheduler.standing(job.id, now)
+        if standing is not None:
+            job.predicted_wait = max(standing.expected_start - now, 0.0)
+            job.predicted_uncertainty = standing.uncertainty
         self.hub.publish(event)
         self.dispatcher.wake.set()
         return self.view(job.id, principal)

@@ -31,12 +31,16 @@ def published(connection: Connection, now: float, capacity_cpus: float, busy_cpu
     for label, span in WINDOWS.items():
         since = now - span
         groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+        errors: dict[str, list[tuple[float, float]]] = defaultdict(list)
         run_seconds = 0.0
-        for tier, site, wait, run in connection.execute(
-            select(waits.c.tier, waits.c.site, waits.c.wait, waits.c.run).where(waits.c.ts >= since)
+        for tier, site, wait, run, predicted, uncertainty in connection.execute(
+            select(waits.c.tier, waits.c.site, waits.c.wait, waits.c.run, waits.c.predicted_wait,
+                   waits.c.predicted_uncertainty).where(waits.c.ts >= since)
         ):
             groups[(tier, site)].append(wait)
             run_seconds += run or 0.0
+            if predicted is not None:
+                errors[tier].append((wait - predicted, uncertainty or 0.0))
         acceptance: dict[str, dict] = defaultdict(lambda: {"accepted": 0, "refused": 0, "reasons": {}})
         for tier, accepted, reason, count in connection.execute(
             select(admissions.c.tier, admissions.c.accepted, admissions.c.reason, func.count())
@@ -60,5 +64,11 @@ def published(connection: Connection, now: float, capacity_cpus: float, busy_cpu
             ],
             "acceptance": dict(acceptance),
             "utilisation": min(run_seconds / (capacity_cpus * span), 1.0) if capacity_cpus else None,
+            "estimates": {
+                tier: {"jobs": len(pairs), "median_error": percentile([e for e, _ in pairs], 50),
+                       "median_abs_error": percentile([abs(e) for e, _ in pairs], 50),
+                       "within_uncertainty": sum(abs(e) <= u for e, u in pairs) / len(pairs)}
+                for tier, pairs in sorted(errors.items())
+            },
         }
     return out

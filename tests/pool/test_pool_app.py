@@ -162,6 +162,10 @@ def test_public_views_publish_prices_sites_stats_and_the_spec(pool_server, accou
     window = stats["windows"]["1h"]
     assert window["acceptance"]["standard"]["accepted"] >= 1
     assert any(w["tier"] == "standard" and w["p50"] is not None for w in window["waits"])
+    assert window["estimates"]["standard"]["jobs"] >= 1
+    assert 0.0 <= window["estimates"]["standard"]["within_uncertainty"] <= 1.0
+    plot = httpx.get(f"{pool_server.url}/api/v1/public/stats.svg", params={"window": "1h"})
+    assert plot.headers["content-type"] == "image/svg+xml" and "standard @ local" in plot.text
     spec = httpx.get(f"{pool_server.url}/openapi.json").json()
     assert "/api/v1/jobs/{job_id}/events" in spec["paths"]
     metrics = httpx.get(f"{pool_server.url}/metrics").text

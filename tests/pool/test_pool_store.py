@@ -44,3 +44,26 @@ def test_postgresql_gets_the_same_schema():
     with engine.connect() as connection:
         assert [a["name"] for a in accounts.listing(connection)] == ["grace"]
     engine.dispose()
+
+
+def test_a_store_made_by_an_older_version_is_upgraded_in_place_and_keeps_its_data(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from jupyter_fairshare.pool.store.db import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    with old.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql("INSERT INTO waits (ts, tier, site, wait, run) VALUES (1, 'standard', 'local', 2.5, 1)")
+    old.dispose()
+    engine = open_engine(url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD
+        assert connection.exec_driver_sql("SELECT wait, predicted_wait FROM waits").one() == (2.5, None)
+    engine.dispose()

@@ -113,6 +113,9 @@ waits = Table(
     Column("site", String(100), nullable=False),
     Column("wait", Float, nullable=False),
     Column("run", Float),
+    # What the pool told the job it would wait, to publish how good its estimates are.
+    Column("predicted_wait", Float),
+    Column("predicted_uncertainty", Float),
     Index("ix_waits_ts", "ts"),
 )
 
