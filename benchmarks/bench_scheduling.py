@@ -69,8 +69,11 @@ def build(jobs: int, accounts: int, seed: int = 7) -> Workload:
     rng = random.Random(seed)
     nodes = [Node(f"n{i:03d}", f"site{i % 3}", 32, 128 * GB, 0) for i in range(64)]
     sites = {f"site{k}": SiteState(f"site{k}", 120.0 + 80 * k, 1e-5 * (1 + k)) for k in range(3)}
+    # Accounts carry the history of a pool at steady state: with a 7-day half-life the
+    # decayed total is about throughput * half_life / ln 2 (~2,000 billing units/s here).
+    steady = 2000.0 * PolicyConfig().half_life / 0.693 / accounts
     accts = [
-        AccountState(f"a{i}", "newcomer" if i % 10 == 0 else "standard", float(rng.choice((1, 2, 4))), rng.expovariate(1 / 5000))
+        AccountState(f"a{i}", "newcomer" if i % 10 == 0 else "standard", float(rng.choice((1, 2, 4))), rng.expovariate(1 / steady))
         for i in range(accounts)
     ]
     work = Workload(nodes, sites, accts, [], rng)
@@ -168,8 +171,16 @@ def bench_naive(work: Workload, decisions: int, config: PolicyConfig) -> dict:
                 return True
         return False
 
-    while decide_one(now):
-        pass
+    fill = sorted(queue.values(), key=lambda j: (j.submitted_at, j.id))
+    for job in fill:  # fill the pool once, in submission order, as the scheduler's run did
+        node = place(job, free, work.nodes, work.sites)
+        if node is not None:
+            del queue[job.id]
+            f = free[node.name]
+            free[node.name] = (f[0] - job.cpus, f[1] - job.memory, f[2] - job.gpus)
+            usage[job.account] += billing_units(job.cpus, job.memory, job.gpus, job.expected_seconds, config)
+            held["newcomer"] += job.cpus if job.tier == "newcomer" else 0.0
+            heapq.heappush(ends, (now + job.expected_seconds, job.id, job, node.name))
     made = 0
     begin = time.perf_counter()
     while made < decisions and ends:

@@ -73,6 +73,8 @@ class Dispatcher:
                 if now - last_tick >= TICK:
                     last_tick = now
                     self._tick_costs(now)
+                    self.pool.release_deferred(now)
+                    self.pool.refresh_snapshot(now)
                 for start in self.pool.scheduler.decide(now):
                     self._spawn(self._run(start))
             except asyncio.CancelledError:

@@ -50,6 +50,7 @@ class LiveJob:
     cancel_requested: bool = False
     predicted_wait: float | None = None  # what the pool estimated at submission
     predicted_uncertainty: float | None = None
+    greener: dict | None = None  # the greener window a deadline job waits for
     ended: object = field(default=None, repr=False)  # an asyncio.Event, set when the job settles
 
     def queued(self) -> QueuedJob:

@@ -77,6 +77,7 @@ class Job(BaseModel):
     progress: dict | None = None
     notebook: str | None = None
     cell: str | None = None
+    greener_window: dict | None = None
 
 
 class JobList(BaseModel):

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, insert, select
 
 from ..wire import DONE, OUTPUT
 from . import accounts, jobs
+from .carbon import greener_start
 from .config import PoolConfig
 from .events import Hub, record
 from .jobs import LiveJob
@@ -36,6 +37,8 @@ from .store.tables import jobs as jobs_table
 from .store.writer import Writer
 
 log = logging.getLogger(__name__)
+EXPECTED_RUN = 60.0  # seconds a deadline job is assumed to need when choosing its window
+LIVE_STANDINGS = 2000  # queue length up to which positions are computed per request
 
 
 class PoolError(Exception):
@@ -55,6 +58,9 @@ class Pool:
         self.hub = Hub()
         self.scheduler = Scheduler(config.policy)
         self.live: dict[str, LiveJob] = {}
+        self.deferred: dict[str, LiveJob] = {}  # queued jobs waiting for a greener window
+        self._snapshot: dict = {}
+        self._snapshot_due = 0.0
         self.sites: dict[str, Site] = {}
         self.prices: dict[str, PriceList] = {}
         self.dispatcher = None
@@ -125,7 +131,7 @@ class Pool:
                                            row["usage_at"])
                 self._known_accounts.add(row["name"])
         for job in self.live.values():
-            self.scheduler.enqueue(job.queued())
+            self.queue(job, now)
         log.info("recovered %d queued jobs at %.0f", len(self.live), now)
 
     def _live_from_row(self, row) -> LiveJob:
@@ -195,8 +201,8 @@ class Pool:
                                  f"{balance:.4f} credits; lower --max-cost or ask the pool's operator for a top-up.",
                             estimate=job.hold, balance=balance)
         self.live[job.id] = job
-        self.scheduler.enqueue(job.queued())
-        standing = self.scheduler.standing(job.id, now)
+        self.queue(job, now)
+        standing = self.standing(job.id, now)
         if standing is not None:
             job.predicted_wait = max(standing.expected_start - now, 0.0)
             job.predicted_uncertainty = standing.uncertainty
@@ -231,8 +237,11 @@ class Pool:
         if row is None:
             raise PoolError(404, f"No job {job_id} in your account; list yours with `%fairshare jobs` or GET /api/v1/jobs.")
         out = jobs.public(row, self.live.get(job_id))
-        if out["state"] == "queued":
-            standing = self.scheduler.standing(job_id, time.time())
+        if out["state"] == "queued" and job_id in self.deferred:
+            out.update(expected_start=self.deferred[job_id].greener["start_at"],
+                       greener_window=self.deferred[job_id].greener)
+        elif out["state"] == "queued":
+            standing = self.standing(job_id, time.time())
             if standing is not None:
                 out.update(position=standing.position, queue_length=standing.queue_length,
                            expected_start=standing.expected_start)
@@ -277,7 +286,8 @@ class Pool:
         if job.state == "queued":
             event = await self.writer(lambda c: jobs.cancel_queued(c, job, time.time()))
             if event is not None:
-                self.scheduler.remove(job.id)
+                if self.deferred.pop(job.id, None) is None:
+                    self.scheduler.remove(job.id)
                 self._forget(job, event)
         elif job.state == "running":
             await self.dispatcher.kill(job)
@@ -289,12 +299,58 @@ class Pool:
 
     def why(self, job_id: str, principal: accounts.Principal) -> dict:
         job = self.view(job_id, principal)
+        if job_id in self.deferred:
+            return {"position": None, "queue_length": self.scheduler.queued_count, "state": "queued",
+                    "expected_start": job["expected_start"], "components": {}, "ahead": [],
+                    "greener_window": job["greener_window"]}
         if job["state"] != "queued":
             return {"position": None, "queue_length": self.scheduler.queued_count, "expected_start": None,
                     "components": {}, "ahead": [], "state": job["state"]}
         return {**self.scheduler.why(job_id, time.time()), "state": "queued"}
 
     # -- transitions the dispatcher drives --------------------------------------------
+
+    def standing(self, job_id: str, now: float):
+        """A queued job's position and expected start.
+
+        Exact while the queue is small; past ``LIVE_STANDINGS`` jobs a full recomputation
+        costs too much per request, so the dispatcher's periodic snapshot answers instead.
+        """
+        if self.scheduler.queued_count <= LIVE_STANDINGS:
+            return self.scheduler.standing(job_id, now)
+        return self._snapshot.get(job_id)
+
+    def refresh_snapshot(self, now: float) -> None:
+        """Recompute every standing, at most as often as it costs 10x its own time."""
+        if self.scheduler.queued_count <= LIVE_STANDINGS or now < self._snapshot_due:
+            return
+        begun = time.perf_counter()
+        self._snapshot = self.scheduler.standings(now)
+        for job_id, standing in self._snapshot.items():
+            job = self.live.get(job_id)
+            if job is not None and job.predicted_wait is None:
+                job.predicted_wait = max(standing.expected_start - job.submitted_at, 0.0)
+                job.predicted_uncertainty = standing.uncertainty
+        self._snapshot_due = now + max(0.5, 10 * (time.perf_counter() - begun))
+
+    def queue(self, job: LiveJob, now: float) -> None:
+        """Put a job in the fair-share queue, or hold it for a greener window its deadline allows."""
+        if job.deadline is not None:
+            sites = [self.sites[job.site_request]] if job.site_request else list(self.sites.values())
+            window = greener_start(sites, now, job.deadline - EXPECTED_RUN)
+            if window is not None:
+                job.greener = {"start_at": window[0], "intensity_then": window[1], "intensity_now": window[2]}
+                self.deferred[job.id] = job
+                return
+        job.greener = None
+        self.scheduler.enqueue(job.queued())
+
+    def release_deferred(self, now: float) -> None:
+        """Jobs whose greener window has come join the queue."""
+        for job in [j for j in self.deferred.values() if j.greener["start_at"] <= now]:
+            del self.deferred[job.id]
+            job.greener = None
+            self.scheduler.enqueue(job.queued())
 
     async def mark_started(self, job: LiveJob, attempt: int, site: str, node: str) -> bool:
         now = time.time()
@@ -325,7 +381,7 @@ class Pool:
             return
         self.scheduler.finished(job.id, 0.0, now)
         job.state, job.site, job.node, job.started_at, job.progress = "queued", None, None, None, None
-        self.scheduler.enqueue(job.queued())
+        self.queue(job, now)
         self.hub.publish(event)
         self.dispatcher.wake.set()
 

@@ -11,7 +11,16 @@ from .placement import fits_somewhere, order_nodes, place
 from .reserve import reserve_active, reserve_target
 from .scheduler import Scheduler
 from .simulate import Run, SimResult, Submission, jain_index, simulate
-from .types import AccountState, Node, PolicyConfig, QueuedJob, RunningJob, SiteState, Standing, Start
+from .types import (
+    AccountState,
+    Node,
+    PolicyConfig,
+    QueuedJob,
+    RunningJob,
+    SiteState,
+    Standing,
+    Start,
+)
 
 __all__ = [
     "AccountState",

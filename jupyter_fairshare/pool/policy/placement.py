@@ -32,7 +32,7 @@ def order_nodes(nodes: Iterable[Node], sites: Mapping[str, SiteState]) -> list[N
     return sorted(nodes, key=lambda node: preference(node, sites))
 
 
-def has_room(free: Free, cpus: float, memory: int, gpus: int) -> bool:
+def has_room(free: Sequence[float], cpus: float, memory: float, gpus: float) -> bool:
     """Whether ``free`` covers a request in every resource."""
     return free[0] >= cpus and free[1] >= memory and free[2] >= gpus
 

@@ -1,29 +1,28 @@
 """The incremental scheduler: who starts next, where, and why everyone else waits.
 
 Deterministic and in memory; every time is passed in, nothing reads a clock. The state is
-kept so that one decision costs about ``O(shapes + log(queues))`` instead of a sort of the
-whole queue:
+kept so that one decision costs ``O(log)`` in the queue instead of a sort of it:
 
 - Queued jobs live in per-account FIFO queues, one per *shape* (tier, CPUs, memory, GPUs,
-  site). All jobs of one queue share their account's fair-share factor, so the oldest one
-  is the queue's best; and all jobs of one shape fit exactly where the others fit, so a
-  shape that does not fit now is skipped whole for the rest of a decision.
-- Each shape keeps two heaps of its queues' heads. A head younger than ``max_age`` has
-  priority ``wF*F - wA*submitted/max_age + wA*now/max_age``: the last term is the same for
-  all, so the key without it never changes as time passes. A head older than ``max_age``
-  has the time-free priority ``wF*F + wA``. Heads move from the first heap to the second
-  as they age (a third heap, by submission time, says when).
-- An account's usage changes (a job starts, a job ends) update only that account's
-  queues. See :mod:`.fairshare` for why the pool-wide normaliser may lag by a few percent.
-- Effective usage counts running jobs: each start charges its expected billing units at
-  once, replaced by the real usage when it ends, so two equal accounts saturating a pool
-  take turns instead of one account winning every slot until its first job ends.
+  site, expected run time). All jobs of one queue share their account's fair-share factor,
+  so the oldest is the queue's best; all jobs of one shape fit exactly where the others
+  fit, so a shape that cannot start now is set aside whole for the rest of a decision.
+- Each shape keeps its queues' heads in two heaps. A head younger than ``max_age`` has
+  priority ``wF*F - wA*submitted/max_age + wA*now/max_age``; the last term is common to
+  all, so the key without it never changes as time passes. An older head has the
+  time-free priority ``wF*F + wA``. Heads move to the second heap as they reach
+  ``max_age`` (a heap by submission time says when). Above the shapes, one heap per tier
+  class and age kind lists each shape's best head, so the next job is an ``O(log)`` pop.
+- A job starting or ending changes only its account's factor, so only that account's
+  queues are re-keyed. See :mod:`.fairshare` for the pool-wide normaliser.
+- Effective usage counts running jobs: a start charges its expected billing units at once,
+  replaced by the real usage when it ends, so two equal accounts saturating a pool take
+  turns instead of one winning every slot until its first job ends.
 
-Blocked jobs and backfill follow EASY backfilling: the highest-priority job that does not
-fit now gets a reservation on the node where it fits soonest (from running jobs' expected
-ends); lower jobs may start on that node only if they end before then or leave it room.
-So small jobs flow past a large one without pushing its start back, and its age still
-counts.
+Blocked jobs follow EASY backfilling (:mod:`.shadow`): the best job that does not fit now
+holds a reservation on the node where it fits soonest; lower jobs may use that node only
+if they end first or fit beside it. Small jobs flow past a large one without pushing its
+start back, and its age keeps counting.
 """
 
 from __future__ import annotations
@@ -33,19 +32,30 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .estimates import Demand, Release, RuntimeStats, walk
-from .fairshare import billing_units, components, fairshare_factor
+from . import standings as _standings
+from .estimates import RuntimeStats
+from .fairshare import billing_units, fairshare_factor
 from .placement import Free, first_fit, fits_somewhere, has_room, order_nodes
-from .reserve import reserve_active, reserve_target
-from .types import AccountState, Node, PolicyConfig, QueuedJob, RunningJob, SiteState, Standing, Start
+from .reserve import reserve_active
+from .shadow import Reservation, ShadowIndex
+from .types import (
+    AccountState,
+    Node,
+    PolicyConfig,
+    QueuedJob,
+    RunningJob,
+    SiteState,
+    Standing,
+    Start,
+)
 
-Shape = tuple[str, float, int, int, str | None]
+Shape = tuple[str, float, int, int, "str | None", float]
 # Rescale stored usage before 2^(elapsed/half_life) could overflow a float.
 _REBASE_HALF_LIVES = 512.0
 _EPS = 1e-9
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Account:
     name: str
     tier: str
@@ -53,46 +63,25 @@ class _Account:
     recorded: float = 0.0  # decayed usage, scaled to the reference time
     pending: float = 0.0  # expected usage of running jobs, same scale
     queues: list[_Queue] = field(default_factory=list)
+    epoch: int = 0  # bumped when its factor fell and its queues were left to re-key lazily
 
 
 @dataclass(slots=True, eq=False)
 class _Queue:
     account: _Account
-    shape: _ShapeHeaps
+    shape: _Shape
     jobs: list[tuple[float, str]] = field(default_factory=list)
-    count: int = 0
     version: int = 0
+    epoch: int = 0  # the account epoch its live heap entry was keyed at
 
 
 @dataclass(slots=True, eq=False)
-class _ShapeHeaps:
-    shape: Shape
+class _Shape:
+    key: Shape
     newcomer: bool
-    young: list = field(default_factory=list)
-    old: list = field(default_factory=list)
-    count: int = 0
-
-
-@dataclass(slots=True)
-class _Running:
-    job: RunningJob
-    charge: float
-
-
-@dataclass(slots=True)
-class _Reservation:
-    node: str
-    shadow: float
-    extra: list[float]
-
-
-@dataclass(slots=True)
-class _Snapshot:
-    version: int
-    now: float
-    order: list[str]
-    standings: dict[str, Standing]
-    tiers: dict[str, str]
+    heaps: tuple[list, list] = field(default_factory=lambda: ([], []))  # young, old
+    listed: list = field(default_factory=lambda: [None, None])
+    blocked: bool = False
 
 
 class Scheduler:
@@ -108,22 +97,23 @@ class Scheduler:
         self.config = config
         self._nodes: list[Node] = []
         self._ordered: list[Node] = []
-        self._sites: dict[str, SiteState] = {}
         self._free: dict[str, Free] = {}
         self._open: list[Node] = []
         self._used: dict[str, Free] = {}
-        self._on_node: dict[str, dict[str, _Running]] = {}
+        self._on_node: dict[str, dict[str, RunningJob]] = {}
         self._fits: dict[Shape, bool] = {}
+        self._alike: dict[tuple, list[_Shape]] = {}
         self._capacity: Free = (0.0, 0, 0)
+        self._shadows = ShadowIndex()
         self._accounts: dict[str, _Account] = {}
         self._queued: dict[str, QueuedJob] = {}
         self._queue_of: dict[str, _Queue] = {}
         self._queues: dict[tuple[str, Shape], _Queue] = {}
-        self._shapes: dict[Shape, _ShapeHeaps] = {}
-        self._running: dict[str, _Running] = {}
+        self._shapes: dict[Shape, _Shape] = {}
+        self._tops: dict[tuple[bool, int], list] = {(n, k): [] for n in (True, False) for k in (0, 1)}
         self._aging: list = []
-        self._paused: set[int] = set()
-        self._paused_queues: list[_Queue] = []
+        self._blocked: list[_Shape] = []
+        self._running: dict[str, tuple[RunningJob, float]] = {}
         self._runtimes = RuntimeStats()
         self._t0: float | None = None
         self._now = -math.inf
@@ -134,7 +124,7 @@ class Scheduler:
         self._newcomers_waiting = 0
         self._newcomer_cpus = 0.0
         self._version = 0
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: _standings.Snapshot | None = None
 
     # ----------------------------------------------------------------- reading state
 
@@ -163,13 +153,12 @@ class Scheduler:
         acc = self._accounts.get(account)
         return 1.0 if acc is None else self._factor(acc)
 
-    # ----------------------------------------------------------------- capacity
+    # ----------------------------------------------------------------- telling it what happens
 
     def set_nodes(self, nodes: Sequence[Node], sites: Mapping[str, SiteState]) -> None:
         """Replace the pool's capacity; jobs running on vanished nodes stay tracked."""
         self._nodes = list(nodes)
-        self._sites = dict(sites)
-        self._ordered = order_nodes(self._nodes, self._sites)
+        self._ordered = order_nodes(self._nodes, sites)
         self._free = {}
         for node in self._ordered:
             used = self._used.get(node.name, (0.0, 0, 0))
@@ -181,9 +170,8 @@ class Scheduler:
             sum(n.gpus for n in self._nodes),
         )
         self._fits = {}
+        self._shadows.reset(self._ordered)
         self._changed()
-
-    # ----------------------------------------------------------------- accounts
 
     def set_account(self, account: AccountState, usage_at: float) -> None:
         """Create or update an account; ``usage`` counts as recorded at ``usage_at``."""
@@ -194,9 +182,7 @@ class Scheduler:
         scaled = account.usage * self._scale(usage_at)
         self._total_usage += scaled - acc.recorded
         acc.recorded = scaled
-        self._account_changed(acc)
-
-    # ----------------------------------------------------------------- queue
+        self._account_changed(acc, None)
 
     def enqueue(self, job: QueuedJob) -> None:
         """Add a waiting job; an id already queued or running is an error."""
@@ -204,19 +190,18 @@ class Scheduler:
             raise ValueError(f"Job {job.id} is already known to the scheduler; remove it before queueing it again.")
         self._time(job.submitted_at)
         acc = self._account(job.account, job.tier)
-        shape: Shape = (job.tier, float(job.cpus), int(job.memory), int(job.gpus), job.site)
-        queue = self._queues.get((acc.name, shape))
+        key: Shape = (job.tier, float(job.cpus), int(job.memory), int(job.gpus), job.site, float(job.expected_seconds))
+        queue = self._queues.get((acc.name, key))
         if queue is None:
-            heaps = self._shapes.get(shape)
-            if heaps is None:
-                heaps = self._shapes[shape] = _ShapeHeaps(shape, job.tier == self.config.newcomer_tier)
-            queue = self._queues[(acc.name, shape)] = _Queue(acc, heaps)
+            shape = self._shapes.get(key)
+            if shape is None:
+                shape = self._shapes[key] = _Shape(key, job.tier == self.config.newcomer_tier)
+                self._alike.setdefault(key[1:5], []).append(shape)
+            queue = self._queues[(acc.name, key)] = _Queue(acc, shape)
             acc.queues.append(queue)
         old_head = self._head(queue)
         entry = (job.submitted_at, job.id)
         heapq.heappush(queue.jobs, entry)
-        queue.count += 1
-        queue.shape.count += 1
         self._queued[job.id] = job
         self._queue_of[job.id] = queue
         if queue.shape.newcomer:
@@ -236,7 +221,6 @@ class Scheduler:
             self._changed()
         elif job_id in self._running:
             self._release(job_id, 0.0, None)
-            self._changed()
 
     def mark_running(self, job: RunningJob) -> None:
         """Record a job that is already running (rebuilding state after a restart)."""
@@ -245,16 +229,13 @@ class Scheduler:
         if job.id in self._running:
             raise ValueError(f"Job {job.id} is already running; call finished() or remove() first.")
         self._time(job.started_at)
-        self._hold(job)
-        self._changed()
+        self._account_changed(self._hold(job), None)
 
     def finished(self, job_id: str, usage: float, now: float) -> None:
         """A running job ended: free its resources and charge ``usage`` to its account at ``now``."""
-        if job_id not in self._running:
-            return
-        self._time(now)
-        self._release(job_id, usage, now)
-        self._changed()
+        if job_id in self._running:
+            self._time(now)
+            self._release(job_id, usage, now)
 
     # ----------------------------------------------------------------- deciding
 
@@ -263,39 +244,31 @@ class Scheduler:
         self._time(now)
         self._age(now)
         starts: list[Start] = []
-        blocked: set[Shape] = set()
         blocked_job: QueuedJob | None = None
-        reservation: _Reservation | None = None
+        reservation: Reservation | None = None
         looked = 0
-        cfg = self.config
-        while self._queued and self._open and looked <= cfg.backfill_depth:
-            best = self._best(now, blocked)
+        while self._open and looked <= self.config.backfill_depth:
+            best = self._best(now)
             if best is None:
                 break
             queue, job = best
-            node = first_fit(job, self._open, self._free)
-            if node is None:
-                blocked.add(queue.shape.shape)
-                looked += 1
-                if blocked_job is None and self._fits_somewhere(job):
-                    blocked_job = job
-                continue
-            if blocked_job is not None:
+            fitting = node = first_fit(job, self._open, self._free)
+            if node is not None and blocked_job is not None:
                 if reservation is None:
                     reservation = self._reserve(blocked_job, now)
                 if reservation is not None and node.name == reservation.node:
                     node = self._backfill(job, node, reservation, now)
-                if node is None:
-                    self._pause(queue)
-                    looked += 1
-                    continue
+            if node is None:
+                if blocked_job is None and self._fits_somewhere(job):
+                    blocked_job = job
+                if fitting is None:  # nothing this size or larger fits now, whatever its length
+                    self._block_at_least(queue.shape.key[1:5])
+                else:  # it fits only on the reserved node: so would nothing as large and as long
+                    self._block_at_least(queue.shape.key[1:5], job.expected_seconds)
+                looked += 1
+                continue
             starts.append(self._start(job, node, now))
-        paused, self._paused_queues = self._paused_queues, []
-        self._paused.clear()
-        for queue in paused:
-            self._index(queue)
-        if starts:
-            self._changed()
+        self._unblock()
         return starts
 
     # ----------------------------------------------------------------- explaining
@@ -304,21 +277,20 @@ class Scheduler:
         """Where one queued job stands; ``None`` when it is not queued."""
         if job_id not in self._queued:
             return None
-        return self._standings(now).standings.get(job_id)
+        return self._snap(now).standings.get(job_id)
 
     def standings(self, now: float) -> dict[str, Standing]:
         """Every queued job's standing, keyed by job id."""
-        return dict(self._standings(now).standings)
+        return dict(self._snap(now).standings)
 
     def why(self, job_id: str, now: float, ahead: int = 5) -> dict:
         """A queued job's standing with the ``ahead`` jobs just before it, anonymised."""
-        snap = self._standings(now)
+        snap = self._snap(now)
         mine = snap.standings.get(job_id)
         if mine is None:
             return {}
-        first = max(mine.position - 1 - ahead, 0)
         before = []
-        for other in snap.order[first : mine.position - 1]:
+        for other in snap.order[max(mine.position - 1 - ahead, 0) : mine.position - 1]:
             st = snap.standings[other]
             before.append(
                 {"position": st.position, "tier": snap.tiers[other], "priority": st.components["priority"], "components": dict(st.components)}
@@ -334,7 +306,7 @@ class Scheduler:
 
     def queue_view(self, now: float) -> list[dict]:
         """The public queue in start order, without accounts or job ids."""
-        snap = self._standings(now)
+        snap = self._snap(now)
         rows = []
         for job_id in snap.order:
             job = self._queued[job_id]
@@ -349,6 +321,7 @@ class Scheduler:
                     "site": job.site,
                     "waited": max(now - job.submitted_at, 0.0),
                     "expected_start": st.expected_start,
+                    "uncertainty": st.uncertainty,
                     "components": dict(st.components),
                 }
             )
@@ -377,8 +350,7 @@ class Scheduler:
         for acc in self._accounts.values():
             acc.recorded *= shrink
             acc.pending *= shrink
-        for run in self._running.values():
-            run.charge *= shrink
+        self._running = {k: (job, charge * shrink) for k, (job, charge) in self._running.items()}
         self._total_usage = sum(acc.recorded + acc.pending for acc in self._accounts.values())
         self._renormalise()
 
@@ -392,9 +364,16 @@ class Scheduler:
     def _factor(self, acc: _Account) -> float:
         return fairshare_factor(acc.recorded + acc.pending, acc.shares, self._norm_usage, self._norm_shares)
 
-    def _account_changed(self, acc: _Account) -> None:
+    def _account_changed(self, acc: _Account, before: float | None) -> None:
+        """Re-key an account's queues: now if its factor may have risen, lazily if it fell.
+
+        A fallen factor leaves its heap entries as upper bounds, which :meth:`_top` re-keys
+        when they surface; that keeps a start from touching every queue of its account.
+        """
         if self._drifted():
             self._renormalise()
+        elif before is not None and self._factor(acc) <= before:
+            acc.epoch += 1
         else:
             for queue in acc.queues:
                 self._index(queue)
@@ -413,12 +392,39 @@ class Scheduler:
         """Fix a new pool-wide scale for the fair-share factor and re-key every queue."""
         self._norm_usage = max(self._total_usage, 0.0)
         self._norm_shares = self._total_shares
-        for heaps in self._shapes.values():
-            heaps.young = []
-            heaps.old = []
-        self._aging = []
+        cfg = self.config
+        factors = {name: self._factor(acc) for name, acc in self._accounts.items()}
+        for shape in self._shapes.values():
+            shape.heaps = ([], [])
+        aging = []
+        limit = self._now - cfg.max_age
         for queue in self._queues.values():
-            self._index(queue)
+            queue.version += 1
+            queue.epoch = queue.account.epoch
+            head = self._head(queue)
+            if head is None:
+                continue
+            t, job_id = head
+            f = factors[queue.account.name]
+            if cfg.max_age > 0 and t > limit:
+                key = cfg.fairshare_weight * f - cfg.age_weight * t / cfg.max_age
+                queue.shape.heaps[0].append((-key, t, job_id, queue.version, queue))
+                aging.append((t, job_id, queue.version, queue))
+            else:
+                queue.shape.heaps[1].append((-(cfg.fairshare_weight * f + cfg.age_weight), t, job_id, queue.version, queue))
+        heapq.heapify(aging)
+        self._aging = aging
+        tops: dict[tuple[bool, int], list] = {key: [] for key in self._tops}
+        for shape in self._shapes.values():
+            for kind in (0, 1):
+                heapq.heapify(shape.heaps[kind])
+                top = shape.heaps[kind][0] if shape.heaps[kind] else None
+                shape.listed[kind] = None if shape.blocked else top
+                if top is not None and not shape.blocked:
+                    tops[(shape.newcomer, kind)].append(top)
+        for key, heap in tops.items():
+            heapq.heapify(heap)
+            self._tops[key] = heap
 
     # ----------------------------------------------------------------- internals: queues and heaps
 
@@ -434,8 +440,7 @@ class Scheduler:
     def _index(self, queue: _Queue) -> None:
         """(Re)insert a queue's head into its shape's heaps under its current key."""
         queue.version += 1
-        if id(queue) in self._paused:
-            return
+        queue.epoch = queue.account.epoch
         head = self._head(queue)
         if head is None:
             return
@@ -444,10 +449,18 @@ class Scheduler:
         f = self._factor(queue.account)
         if cfg.max_age > 0 and t > self._now - cfg.max_age:
             key = cfg.fairshare_weight * f - cfg.age_weight * t / cfg.max_age
-            heapq.heappush(queue.shape.young, (-key, t, job_id, queue.version, queue))
+            self._list(queue.shape, 0, (-key, t, job_id, queue.version, queue))
             heapq.heappush(self._aging, (t, job_id, queue.version, queue))
         else:
-            heapq.heappush(queue.shape.old, (-(cfg.fairshare_weight * f + cfg.age_weight), t, job_id, queue.version, queue))
+            self._list(queue.shape, 1, (-(cfg.fairshare_weight * f + cfg.age_weight), t, job_id, queue.version, queue))
+
+    def _list(self, shape: _Shape, kind: int, entry: tuple) -> None:
+        """Push a head into its shape; list it above the shapes if it beats the listed one."""
+        heapq.heappush(shape.heaps[kind], entry)
+        listed = shape.listed[kind]
+        if not shape.blocked and (listed is None or entry < listed):
+            shape.listed[kind] = entry
+            heapq.heappush(self._tops[(shape.newcomer, kind)], entry)
 
     def _age(self, now: float) -> None:
         """Move heads that reached ``max_age`` to the saturated heaps."""
@@ -458,93 +471,124 @@ class Scheduler:
             if version == queue.version:
                 self._index(queue)
 
-    @staticmethod
-    def _top(heap: list) -> tuple | None:
+    def _top(self, heap: list) -> tuple | None:
+        """A heap's best live entry, re-keying entries whose account's factor fell since."""
         while heap:
             entry = heap[0]
-            if entry[3] == entry[4].version:
+            queue = entry[4]
+            if entry[3] != queue.version:
+                heapq.heappop(heap)
+            elif queue.epoch != queue.account.epoch:
+                self._index(queue)
+            else:
                 return entry
-            heapq.heappop(heap)
         return None
 
-    def _best(self, now: float, blocked: set[Shape]) -> tuple[_Queue, QueuedJob] | None:
+    def _top_of(self, newcomer: bool, kind: int) -> tuple | None:
+        """The best live head of one tier class and age kind, cleaning stale listings."""
+        tops = self._tops[(newcomer, kind)]
+        while tops:
+            entry = tops[0]
+            shape = entry[4].shape
+            if entry is not shape.listed[kind] or shape.blocked:
+                heapq.heappop(tops)
+                continue
+            current = self._top(shape.heaps[kind])
+            if current is entry:
+                return entry
+            heapq.heappop(tops)
+            shape.listed[kind] = current
+            if current is not None:
+                heapq.heappush(tops, current)
+        return None
+
+    def _best(self, now: float) -> tuple[_Queue, QueuedJob] | None:
         """The queue whose head goes next: reserve first, then priority, submission, id."""
         cfg = self.config
-        lift = reserve_active(
-            self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve
-        )
+        lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
         shift = cfg.age_weight * now / cfg.max_age if cfg.max_age > 0 else 0.0
         best_rank: tuple | None = None
-        best_queue: _Queue | None = None
-        for shape, heaps in self._shapes.items():
-            if heaps.count == 0 or shape in blocked:
-                continue
-            boost = 1 if lift and heaps.newcomer else 0
-            for entry, offset in ((self._top(heaps.young), shift), (self._top(heaps.old), 0.0)):
+        best_entry: tuple | None = None
+        for newcomer in (True, False):
+            boost = -1 if lift and newcomer else 0
+            for kind in (0, 1):
+                entry = self._top_of(newcomer, kind)
                 if entry is None:
                     continue
-                rank = (-boost, entry[0] - offset, entry[1], entry[2])
+                rank = (boost, entry[0] - (shift if kind == 0 else 0.0), entry[1], entry[2])
                 if best_rank is None or rank < best_rank:
-                    best_rank, best_queue = rank, entry[4]
-        if best_queue is None or best_rank is None:
+                    best_rank, best_entry = rank, entry
+        if best_entry is None:
             return None
-        return best_queue, self._queued[best_rank[3]]
+        return best_entry[4], self._queued[best_entry[2]]
 
-    def _pause(self, queue: _Queue) -> None:
-        """Take a queue out of this decision (its head may not backfill here)."""
-        self._paused.add(id(queue))
-        self._paused_queues.append(queue)
-        queue.version += 1
+    def _block(self, shape: _Shape) -> None:
+        """Set a shape aside for the rest of this decision: it cannot start now."""
+        shape.blocked = True
+        self._blocked.append(shape)
+
+    def _block_at_least(self, size: tuple, seconds: float = 0.0) -> None:
+        """Set aside every shape at least this large (and this long) at the same place."""
+        cpus, memory, gpus, site = size
+        for (c, m, g, where), shapes in self._alike.items():
+            if c >= cpus and m >= memory and g >= gpus and (site is None or where == site):
+                for shape in shapes:
+                    if not shape.blocked and shape.key[5] >= seconds:
+                        self._block(shape)
+
+    def _unblock(self) -> None:
+        blocked, self._blocked = self._blocked, []
+        for shape in blocked:
+            shape.blocked = False
+            for kind in (0, 1):
+                current = self._top(shape.heaps[kind])
+                shape.listed[kind] = current
+                if current is not None:
+                    heapq.heappush(self._tops[(shape.newcomer, kind)], current)
 
     def _unqueue(self, job_id: str) -> QueuedJob:
         job = self._queued.pop(job_id)
         queue = self._queue_of.pop(job_id)
-        queue.count -= 1
-        queue.shape.count -= 1
         if queue.shape.newcomer:
             self._newcomers_waiting -= 1
         return job
 
     def _fits_somewhere(self, job: QueuedJob) -> bool:
-        shape = self._queue_of[job.id].shape.shape
-        fits = self._fits.get(shape)
+        key = self._queue_of[job.id].shape.key
+        fits = self._fits.get(key)
         if fits is None:
-            fits = self._fits[shape] = fits_somewhere(job, self._nodes)
+            fits = self._fits[key] = fits_somewhere(job, self._nodes)
         return fits
 
     # ----------------------------------------------------------------- internals: resources
 
     def _start(self, job: QueuedJob, node: Node, now: float) -> Start:
-        queue = self._queue_of[job.id]
         self._unqueue(job.id)
-        self._hold(
-            RunningJob(job.id, job.account, job.tier, job.cpus, job.memory, job.gpus, node.name, now, job.expected_seconds),
-            reindex=False,
-        )
-        self._account_changed(queue.account)
+        run = RunningJob(job.id, job.account, job.tier, job.cpus, job.memory, job.gpus, node.name, now, job.expected_seconds)
+        acc = self._accounts[job.account]
+        before = self._factor(acc)
+        self._account_changed(self._hold(run), before)
         return Start(job.id, node.name, node.site)
 
-    def _hold(self, job: RunningJob, reindex: bool = True) -> None:
+    def _hold(self, job: RunningJob) -> _Account:
         acc = self._account(job.account, job.tier)
         charge = billing_units(job.cpus, job.memory, job.gpus, job.expected_seconds, self.config) * self._scale(job.started_at)
-        run = _Running(job, charge)
-        self._running[job.id] = run
-        self._on_node.setdefault(job.node, {})[job.id] = run
+        self._running[job.id] = (job, charge)
+        self._on_node.setdefault(job.node, {})[job.id] = job
         acc.pending += charge
         self._total_usage += charge
         self._use(job.node, job.cpus, job.memory, job.gpus)
         if job.tier == self.config.newcomer_tier:
             self._newcomer_cpus += job.cpus
-        if reindex:
-            self._account_changed(acc)
+        return acc
 
     def _release(self, job_id: str, usage: float, now: float | None) -> None:
-        run = self._running.pop(job_id)
-        job = run.job
+        job, charge = self._running.pop(job_id)
         del self._on_node[job.node][job_id]
         acc = self._accounts[job.account]
-        acc.pending = max(acc.pending - run.charge, 0.0)
-        self._total_usage -= run.charge
+        before = self._factor(acc)
+        acc.pending = max(acc.pending - charge, 0.0)
+        self._total_usage -= charge
         if now is not None and usage > 0:
             scaled = usage * self._scale(now)
             acc.recorded += scaled
@@ -553,11 +597,12 @@ class Scheduler:
         self._use(job.node, -job.cpus, -job.memory, -job.gpus)
         if job.tier == self.config.newcomer_tier:
             self._newcomer_cpus -= job.cpus
-        self._account_changed(acc)
+        self._account_changed(acc, before)
 
     def _use(self, name: str, cpus: float, memory: int, gpus: int) -> None:
         used = self._used.get(name, (0.0, 0, 0))
         self._used[name] = (used[0] + cpus, used[1] + memory, used[2] + gpus)
+        self._shadows.touch(name)
         free = self._free.get(name)
         if free is None:
             return
@@ -567,36 +612,14 @@ class Scheduler:
         if was_open != (free[0] > _EPS):
             self._open = [node for node in self._ordered if self._free[node.name][0] > _EPS]
 
-    def _end(self, run: _Running, now: float) -> float:
-        job = run.job
-        return max(job.started_at + job.expected_seconds * self._runtimes.scale(job.account), now)
+    def _reserve(self, job: QueuedJob, now: float) -> Reservation | None:
+        return self._shadows.reserve((job.cpus, job.memory, job.gpus, job.site), now, self._free, self._on_node)
 
-    def _reserve(self, job: QueuedJob, now: float) -> _Reservation | None:
-        """The node where ``job`` fits soonest, when, and what room it leaves there then."""
-        best: _Reservation | None = None
-        for node in self._ordered:
-            if job.site is not None and node.site != job.site:
-                continue
-            if not has_room((node.cpus, node.memory, node.gpus), job.cpus, job.memory, job.gpus):
-                continue
-            free = list(self._free[node.name])
-            shadow = now
-            for run in sorted(self._on_node.get(node.name, {}).values(), key=lambda r: (self._end(r, now), r.job.id)):
-                if has_room((free[0], free[1], free[2]), job.cpus, job.memory, job.gpus):
-                    break
-                shadow = self._end(run, now)
-                free[0] += run.job.cpus
-                free[1] += run.job.memory
-                free[2] += run.job.gpus
-            if best is None or shadow < best.shadow:
-                best = _Reservation(node.name, shadow, [free[0] - job.cpus, free[1] - job.memory, free[2] - job.gpus])
-        return best
-
-    def _backfill(self, job: QueuedJob, node: Node, res: _Reservation, now: float) -> Node | None:
+    def _backfill(self, job: QueuedJob, node: Node, res: Reservation, now: float) -> Node | None:
         """The node a lower job may take without delaying the reserved one, if any."""
-        if now + job.expected_seconds * self._runtimes.scale(job.account) <= res.shadow:
+        if now + job.expected_seconds <= res.shadow:
             return node
-        if res.extra[0] >= job.cpus and res.extra[1] >= job.memory and res.extra[2] >= job.gpus:
+        if has_room(res.extra, job.cpus, job.memory, job.gpus):
             res.extra[0] -= job.cpus
             res.extra[1] -= job.memory
             res.extra[2] -= job.gpus
@@ -608,41 +631,15 @@ class Scheduler:
     def _changed(self) -> None:
         self._version += 1
 
-    def _standings(self, now: float) -> _Snapshot:
+    def _snap(self, now: float) -> _standings.Snapshot:
         snap = self._snapshot
         if snap is not None and snap.version == self._version and abs(now - snap.now) <= self.config.standing_staleness:
             return snap
-        snap = self._snapshot = self._build(now)
-        return snap
-
-    def _build(self, now: float) -> _Snapshot:
         cfg = self.config
         lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
         factors = {name: self._factor(acc) for name, acc in self._accounts.items()}
-        runtimes = self._runtimes
-        parts: dict[str, dict[str, float]] = {}
-        newcomers: list[Demand] = []
-        others: list[Demand] = []
-        for job in self._queued.values():
-            newcomer = job.tier == cfg.newcomer_tier
-            comp = components(factors[job.account], now - job.submitted_at, lift and newcomer, cfg)
-            parts[job.id] = comp
-            rank = (-(comp["priority"] - comp["reserve"]), job.submitted_at, job.id)
-            seconds = job.expected_seconds * runtimes.scale(job.account)
-            demand = Demand(job.id, job.cpus, job.memory, job.gpus, seconds, runtimes.cv(job.account), rank)
-            (newcomers if newcomer else others).append(demand)
-        newcomers.sort(key=lambda d: d.rank)
-        others.sort(key=lambda d: d.rank)
-        running = [
-            Release(self._end(run, now), run.job.cpus, run.job.memory, run.job.gpus, run.job.tier == cfg.newcomer_tier, runtimes.cv(run.job.account))
-            for run in self._running.values()
-        ]
-        target = reserve_target(self._capacity[0], cfg.newcomer_reserve)
-        estimates = walk(now, self._capacity, running, newcomers, others, target)
-        total = len(estimates)
-        standings = {
-            est.job: Standing(est.job, est.position, total, est.start, est.uncertainty, parts[est.job]) for est in estimates
-        }
-        tiers = {job_id: self._queued[job_id].tier for job_id in standings}
-        return _Snapshot(self._version, now, [est.job for est in estimates], standings, tiers)
-
+        snap = self._snapshot = _standings.build(
+            self._version, now, cfg, self._queued.values(), (job for job, _ in self._running.values()),
+            factors, lift, self._capacity, self._runtimes,
+        )
+        return snap
