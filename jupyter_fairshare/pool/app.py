@@ -101,7 +101,7 @@ def create_app(pool: Pool, lifespan=None) -> FastAPI:
     async def job_events(job_id: str, last_event_id: int = Header(0), who: accounts.Principal = Depends(principal)):
         """Server-sent events of one job, from its first (or after Last-Event-ID) to its last."""
         pool.view(job_id, who)
-        return _sse(pool.hub.job_stream(pool.engine, job_id, last_event_id))
+        return _sse(pool.hub.job_stream(pool.engine, job_id, last_event_id, lambda: pool.position_event(job_id)))
 
     @app.get("/api/v1/events", tags=["events"])
     async def account_events(who: accounts.Principal = Depends(principal)):

@@ -74,9 +74,9 @@ class Dispatcher:
                     last_tick = now
                     self._tick_costs(now)
                     self.pool.release_deferred(now)
-                    self.pool.refresh_snapshot(now)
                 for start in self.pool.scheduler.decide(now):
                     self._spawn(self._run(start))
+                self.pool.refresh_snapshot(now)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the loop must outlive any one bad cycle

@@ -52,12 +52,22 @@ class Hub:
         for queue in (*self._by_job.get(event.job, ()), *self._by_account.get(event.account, ())):
             queue.put_nowait(event)
 
+    def listened(self, job: str) -> bool:
+        return bool(self._by_job.get(job))
+
+    def listened_accounts(self) -> set[int]:
+        return {account for account, queues in self._by_account.items() if queues}
+
     def transient(self, job: str, account: int, type: str, data: dict) -> None:
         """Publish an event that is not worth a write (cost ticks): it carries no id to resume from."""
         self.publish(Event(0, job, account, type, data))
 
-    async def job_stream(self, engine, job: str, after: int = 0) -> AsyncIterator[Event]:
-        """A job's events from the store after ``after``, then live until a final one."""
+    async def job_stream(self, engine, job: str, after: int = 0, current=None) -> AsyncIterator[Event]:
+        """A job's events from the store after ``after``, then live until a final one.
+
+        ``current()`` may give a transient event with the job's standing right now, sent
+        after the stored ones so a listener that joins late still learns its position.
+        """
         queue: asyncio.Queue = asyncio.Queue()
         self._by_job[job].add(queue)
         try:
@@ -68,6 +78,9 @@ class Hub:
                 yield event
                 if event.type in FINAL_STATES:
                     return
+            now_event = current() if current is not None else None
+            if now_event is not None:
+                yield now_event
             while True:
                 event = await queue.get()
                 if event.seq and event.seq <= last:

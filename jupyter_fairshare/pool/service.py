@@ -15,11 +15,11 @@ import uuid
 
 from sqlalchemy import Engine, insert, select
 
-from ..wire import DONE, OUTPUT
+from ..wire import DONE, OUTPUT, QUEUED
 from . import accounts, jobs
 from .carbon import greener_start
 from .config import PoolConfig
-from .events import Hub, record
+from .events import Event, Hub, record
 from .jobs import LiveJob
 from .ledger import PriceList, breakdown_from_costs, make_bill, time_limit
 from .policy import (
@@ -38,7 +38,7 @@ from .store.writer import Writer
 
 log = logging.getLogger(__name__)
 EXPECTED_RUN = 60.0  # seconds a deadline job is assumed to need when choosing its window
-LIVE_STANDINGS = 2000  # queue length up to which positions are computed per request
+LIVE_STANDINGS = 50  # queue length up to which positions are computed per request
 
 
 class PoolError(Exception):
@@ -320,18 +320,38 @@ class Pool:
             return self.scheduler.standing(job_id, now)
         return self._snapshot.get(job_id)
 
+    def position_event(self, job_id: str):
+        """The job's standing now as a transient ``queued`` event, for a listener that just joined."""
+        job = self.live.get(job_id)
+        standing = self.standing(job_id, time.time()) if job is not None and job.state == QUEUED else None
+        if standing is None:
+            return None
+        return Event(0, job_id, job.account, QUEUED, {
+            "state": QUEUED, "position": standing.position, "queue_length": standing.queue_length,
+            "expected_start": standing.expected_start, "uncertainty": standing.uncertainty})
+
     def refresh_snapshot(self, now: float) -> None:
-        """Recompute every standing, at most as often as it costs 10x its own time."""
-        if self.scheduler.queued_count <= LIVE_STANDINGS or now < self._snapshot_due:
+        """Recompute every standing (at most as often as costs 10x its own time) and tell
+        the listeners of each job whose position changed."""
+        if now < self._snapshot_due or not (self.scheduler.queued_count or self._snapshot):
             return
         begun = time.perf_counter()
-        self._snapshot = self.scheduler.standings(now)
+        previous, self._snapshot = self._snapshot, self.scheduler.standings(now)
+        listened = self.hub.listened_accounts()
         for job_id, standing in self._snapshot.items():
             job = self.live.get(job_id)
-            if job is not None and job.predicted_wait is None:
+            if job is None:
+                continue
+            if job.predicted_wait is None:
                 job.predicted_wait = max(standing.expected_start - job.submitted_at, 0.0)
                 job.predicted_uncertainty = standing.uncertainty
-        self._snapshot_due = now + max(0.5, 10 * (time.perf_counter() - begun))
+            before = previous.get(job_id)
+            if (job.account in listened or self.hub.listened(job_id)) and (
+                    before is None or before.position != standing.position):
+                self.hub.transient(job_id, job.account, QUEUED, {
+                    "state": QUEUED, "position": standing.position, "queue_length": standing.queue_length,
+                    "expected_start": standing.expected_start, "uncertainty": standing.uncertainty})
+        self._snapshot_due = now + max(0.2, 10 * (time.perf_counter() - begun))
 
     def queue(self, job: LiveJob, now: float) -> None:
         """Put a job in the fair-share queue, or hold it for a greener window its deadline allows."""

@@ -189,3 +189,20 @@ def test_a_resubmitted_client_id_runs_once_and_anothers_id_is_refused(pool_serve
     assert [j["id"] for j in account.get("/api/v1/jobs").json()["jobs"]].count(job_id) == 1
     with pool_server.client(pool_server.add_account(f"thief-{time.monotonic_ns()}")) as other:
         assert submit(other, double, 4, id=job_id).status_code == 409
+
+
+def test_a_queued_jobs_stream_tells_its_position_as_it_moves_up(account):
+    blockers = [submit(account, time.sleep, 1.0).json() for _ in range(2)]
+    ahead = submit(account, time.sleep, 1.0).json()
+    mine = submit(account, double, 7).json()
+    positions = []
+    with account.stream("GET", f"/api/v1/jobs/{mine['id']}/events") as stream:
+        for kind, data in _sse(stream.iter_lines()):
+            data = json.loads(data)
+            if kind == "queued" and "position" in data:
+                positions.append(data["position"])
+            if kind in ("done", "failed", "cancelled"):
+                break
+    assert positions[0] == 2 and positions[-1] == 1
+    for job in [*blockers, ahead]:
+        wait_for(account, job["id"])
