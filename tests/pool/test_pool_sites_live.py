@@ -81,26 +81,24 @@ def test_a_community_node_joins_a_site_with_one_command_and_runs_its_jobs(sites_
          "--cpus", "1", "--memory", "1GB", "--token", sites_pool.admin_token],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            sites = {s["name"]: s for s in httpx.get(f"{sites_pool.url}/api/v1/public/sites").json()["sites"]}
-            if sites["community"]["workers"] == 1:
-                break
-            time.sleep(0.3)
-        assert sites["community"]["cpus"] == 1
+        assert _site_once_it_has(sites_pool, "community", workers=1)["cpus"] == 1
         job = submit(client, where, site="community", memory="500MB", wait=60).json()
         assert job["state"] == "done" and job["site"] == "community"
         assert job["bill"]["carbon_intensity"] == 120
     finally:
         os.killpg(node.pid, signal.SIGTERM)
         node.wait(timeout=30)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        sites = {s["name"]: s for s in httpx.get(f"{sites_pool.url}/api/v1/public/sites").json()["sites"]}
-        if sites["community"]["workers"] == 0:
-            break
+    assert _site_once_it_has(sites_pool, "community", workers=0)["workers"] == 0
+
+
+def _site_once_it_has(pool, name: str, workers: int, timeout: float = 60) -> dict:
+    """The public view of a site, once it shows ``workers`` workers (or at the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        site = {s["name"]: s for s in httpx.get(f"{pool.url}/api/v1/public/sites").json()["sites"]}[name]
+        if site["workers"] == workers or time.monotonic() > deadline:
+            return site
         time.sleep(0.3)
-    assert sites["community"]["workers"] == 0
 
 
 def test_joining_without_an_operator_token_is_refused(sites_pool, client):
