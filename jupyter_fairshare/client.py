@@ -185,10 +185,11 @@ class Client:
             "POST",
             "/jobs",
             payload_size=len(payload),
-            content=payload,
+            content=_chunks(payload) if len(payload) > UPLOAD_CHUNK else payload,
             params=params,
             timeout=timeout,
-            headers={"Content-Type": "application/octet-stream", "Fairshare-Job": json.dumps(meta)},
+            headers={"Content-Type": "application/octet-stream", "Fairshare-Job": json.dumps(meta),
+                     "Content-Length": str(len(payload))},
         ).json()
 
     def job(self, job_id: str) -> dict[str, Any]:
@@ -310,3 +311,14 @@ class Client:
                     yield event
         except httpx.TransportError as exc:
             raise errors.PoolUnreachable(self.url, type(exc).__name__) from exc
+
+
+UPLOAD_CHUNK = 1 << 20
+
+
+def _chunks(payload: bytes) -> Iterator[bytes]:
+    """A large body in 1 MiB pieces: the HTTP stack re-slices what is left of a single
+    buffer after every partial send, which turns one large upload quadratic."""
+    view = memoryview(payload)
+    for start in range(0, len(view), UPLOAD_CHUNK):
+        yield view[start : start + UPLOAD_CHUNK]

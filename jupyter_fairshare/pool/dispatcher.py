@@ -22,6 +22,7 @@ from .policy import Node, SiteState, Start
 
 log = logging.getLogger(__name__)
 TICK = 1.0
+DIRECT = 1 << 20  # payloads above this go to their worker directly, not inside the task
 
 
 def site_of(worker_name: str, default: str) -> str:
@@ -133,6 +134,8 @@ class Dispatcher:
             return
         payload = await asyncio.to_thread(self.pool.payload, job.id)
         limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": self.pool.wall_limit(job)}
+        if len(payload) > DIRECT:  # straight to the worker, not through the scheduler
+            [payload] = await self.client.scatter([payload], workers=[start.node], direct=True, hash=False)
         future = self.client.submit(
             run_job, job.id, attempt, payload, limits, key=f"fairshare-{job.id}-{attempt}",
             workers=[start.node], allow_other_workers=False, pure=False,
