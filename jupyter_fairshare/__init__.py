@@ -36,6 +36,18 @@ def load_ipython_extension(ipython: object) -> None:
     load(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    """Where Jupyter server finds the extension; imported here so kernels never load jupyter_server."""
+    from .server import FairShare
+
+    return [{"module": "jupyter_fairshare.server", "app": FairShare}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the sidebar, built into the package by the labextension's build."""
+    return [{"src": "labextension", "dest": "jupyter-fairshare"}]
+
+
 __all__ = [
     "BadRequest",
     "BadToken",

@@ -236,19 +236,23 @@ class Pool:
             ).mappings().first()
         if row is None:
             raise PoolError(404, f"No job {job_id} in your account; list yours with `%fairshare jobs` or GET /api/v1/jobs.")
-        out = jobs.public(row, self.live.get(job_id))
+        return self._with_standing(jobs.public(row, self.live.get(job_id)), time.time())
+
+    def _with_standing(self, out: dict, now: float) -> dict:
+        """Add what only the live pool knows: position and expected start, cost so far."""
+        job_id = out["id"]
         if out["state"] == "queued" and job_id in self.deferred:
             out.update(expected_start=self.deferred[job_id].greener["start_at"],
                        greener_window=self.deferred[job_id].greener)
         elif out["state"] == "queued":
-            standing = self.standing(job_id, time.time())
+            standing = self.standing(job_id, now)
             if standing is not None:
                 out.update(position=standing.position, queue_length=standing.queue_length,
                            expected_start=standing.expected_start)
         elif out["state"] == "running":
             live = self.live.get(job_id)
             if live and live.started_at:
-                out["cost"] = min(live.rate * (time.time() - live.started_at), live.max_cost)
+                out["cost"] = min(live.rate * (now - live.started_at), live.max_cost)
         return out
 
     def listing(self, principal: accounts.Principal, state: str | None, limit: int) -> list[dict]:
@@ -257,7 +261,8 @@ class Pool:
             query = query.where(jobs_table.c.state == state)
         with self.engine.connect() as connection:
             rows = connection.execute(query.order_by(jobs_table.c.submitted_at.desc()).limit(limit)).mappings().all()
-        return [jobs.public(row, self.live.get(row["id"])) for row in rows]
+        now = time.time()
+        return [self._with_standing(jobs.public(row, self.live.get(row["id"])), now) for row in rows]
 
     def result(self, job_id: str, principal: accounts.Principal) -> bytes:
         job = self.view(job_id, principal)
@@ -460,12 +465,15 @@ class Pool:
     def public_sites(self) -> dict:
         now = time.time()
         nodes = self.dispatcher.nodes() if self.dispatcher else []
-        used = self.scheduler.used_by_node() if hasattr(self.scheduler, "used_by_node") else {}
+        used: dict[str, float] = {}
+        for job in self.live.values():
+            if job.state == "running" and job.node:
+                used[job.node] = used.get(job.node, 0.0) + job.cpus
         out = []
         for name, site in self.sites.items():
             mine = [n for n in nodes if n.site == name]
             cpus = sum(n.cpus for n in mine)
-            busy = sum(used.get(n.name, (0.0, 0, 0))[0] for n in mine)
+            busy = sum(used.get(n.name, 0.0) for n in mine)
             out.append({
                 "name": name, "workers": len(mine), "cpus": cpus, "free_cpus": cpus - busy,
                 "memory": sum(n.memory for n in mine), "gpus": sum(n.gpus for n in mine),
