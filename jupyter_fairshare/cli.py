@@ -92,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     join.add_argument("--token", default=None, help="an operator token (default: FAIRSHARE_TOKEN)")
     join.set_defaults(run=_node_join)
 
+    demo = commands.add_parser("demo", help="start the demo pool and open JupyterLab on the demo notebooks")
+    demo.add_argument("notebook", nargs="?", type=Path, default=Path("examples/00-start-here.ipynb"),
+                      help="the notebook to open (default: examples/00-start-here.ipynb)")
+    demo.add_argument("--minutes", type=float, default=60.0, help="how long the simulated neighbours keep it busy")
+    demo.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser")
+    demo.set_defaults(run=_demo)
+
     for name, help_text in (("status", "the pool's sites and queue"), ("jobs", "your jobs"),
                             ("prices", "published prices"), ("stats", "published waits and acceptance")):
         sub = commands.add_parser(name, help=help_text)
@@ -229,6 +236,26 @@ def _node_join(args) -> int:
     if not token:
         raise ValueError("Joining needs an operator token; pass --token or set FAIRSHARE_TOKEN.")
     join(args.url, token, args.site, args.cpus, args.memory)
+    return 0
+
+
+def _demo(args) -> int:
+    """Demo pool up (or reused), its newcomer account exported to JupyterLab and its kernels."""
+    from .demo.launch import ensure_demo
+
+    url, token = ensure_demo(minutes=args.minutes)
+    os.environ.update(FAIRSHARE_URL=url, FAIRSHARE_TOKEN=token)
+    print(f"Demo pool at {url}; you are the newcomer account. Opening JupyterLab (Ctrl-C stops it).", flush=True)
+    command = [sys.executable, "-m", "jupyterlab"]
+    if args.notebook.exists():
+        command.append(str(args.notebook))
+    else:
+        print(f"{args.notebook} is not here; run this from the repository to open the demo notebooks.")
+    if args.no_browser:
+        command.append("--no-browser")
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    os.execv(sys.executable, command)
     return 0
 
 

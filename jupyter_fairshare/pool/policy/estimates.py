@@ -55,17 +55,10 @@ class RuntimeStats:
         return math.sqrt(max(var, 0.0)) / mean if mean > 0 else _PRIOR_CV
 
 
-@dataclass(frozen=True, slots=True)
-class Demand:
-    """A queued job as the walk sees it, already in its tier's start order."""
-
-    job: str
-    cpus: float
-    memory: int
-    gpus: int
-    seconds: float
-    cv: float
-    rank: tuple
+# A queued job as the walk sees it: ``(-priority, submitted_at, id, cpus, memory, gpus,
+# seconds, cv, ...)``. Plain tuples, because a snapshot makes one per queued job and the
+# first three fields are the start order.
+Demand = tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +73,6 @@ class Release:
     cv: float
 
 
-@dataclass(frozen=True, slots=True)
-class Estimate:
-    job: str
-    position: int
-    start: float
-    uncertainty: float
-
-
 def walk(
     now: float,
     capacity: tuple[float, int, int],
@@ -95,14 +80,15 @@ def walk(
     newcomers: list[Demand],
     others: list[Demand],
     reserve_cpus: float,
-) -> list[Estimate]:
-    """Every queued job's position and expected start, in start order.
+) -> tuple[list[Demand], list[float], list[float]]:
+    """Every queued job in start order, with its expected start and that start's spread.
 
-    ``newcomers`` and ``others`` must each be sorted by ``rank`` (smaller starts first).
+    ``newcomers`` and ``others`` must each be sorted (smaller starts first).
     A job larger than the whole capacity is estimated as if it fitted, so the numbers stay
     finite; the dispatcher refuses such jobs at submission.
     """
-    free = [float(capacity[0]), float(capacity[1]), float(capacity[2])]
+    cap_c, cap_m, cap_g = float(capacity[0]), float(capacity[1]), float(capacity[2])
+    free = [cap_c, cap_m, cap_g]
     held = 0.0
     ends: list[tuple[float, int, float, int, int, bool, float]] = []
     for seq, rel in enumerate(running):
@@ -116,32 +102,38 @@ def walk(
     ended = 0
     cv_sum = 0.0
     clock = now
-    out: list[Estimate] = []
+    order: list[Demand] = []
+    starts: list[float] = []
+    spreads: list[float] = []
+    pop, push, sqrt = heapq.heappop, heapq.heappush, math.sqrt
+    n_new, n_old = len(newcomers), len(others)
     i = j = 0
-    while i < len(newcomers) or j < len(others):
+    while i < n_new or j < n_old:
         while ends and ends[0][0] <= clock:
-            ended, cv_sum, held = _release(heapq.heappop(ends), free, ended, cv_sum, held)
-        if i < len(newcomers) and (j >= len(others) or held < reserve_cpus or newcomers[i].rank <= others[j].rank):
+            ended, cv_sum, held = _release(pop(ends), free, ended, cv_sum, held)
+        if i < n_new and (j >= n_old or held < reserve_cpus or newcomers[i] <= others[j]):
             demand, newcomer = newcomers[i], True
             i += 1
         else:
             demand, newcomer = others[j], False
             j += 1
-        need = (min(demand.cpus, capacity[0]), min(demand.memory, capacity[1]), min(demand.gpus, capacity[2]))
-        while ends and (free[0] < need[0] or free[1] < need[1] or free[2] < need[2]):
-            entry = heapq.heappop(ends)
-            clock = max(clock, entry[0])
+        c, m, g = min(demand[3], cap_c), min(demand[4], cap_m), min(demand[5], cap_g)
+        while ends and (free[0] < c or free[1] < m or free[2] < g):
+            entry = pop(ends)
+            if entry[0] > clock:
+                clock = entry[0]
             ended, cv_sum, held = _release(entry, free, ended, cv_sum, held)
-        free[0] -= need[0]
-        free[1] -= need[1]
-        free[2] -= need[2]
-        held += need[0] if newcomer else 0.0
-        wait = clock - now
-        spread = wait * (cv_sum / ended) / math.sqrt(ended) if ended else 0.0
-        out.append(Estimate(demand.job, len(out) + 1, clock, spread))
-        heapq.heappush(ends, (clock + demand.seconds, seq, need[0], need[1], need[2], newcomer, demand.cv))
+        free[0] -= c
+        free[1] -= m
+        free[2] -= g
+        if newcomer:
+            held += c
+        order.append(demand)
+        starts.append(clock)
+        spreads.append((clock - now) * (cv_sum / ended) / sqrt(ended) if ended else 0.0)
+        push(ends, (clock + demand[6], seq, c, m, g, newcomer, demand[7]))
         seq += 1
-    return out
+    return order, starts, spreads
 
 
 def _release(

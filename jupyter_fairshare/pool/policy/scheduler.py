@@ -27,6 +27,7 @@ start back, and its age keeps counting.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,7 @@ from .estimates import RuntimeStats
 from .fairshare import billing_units, fairshare_factor
 from .placement import Free, first_fit, fits_somewhere, has_room, order_nodes
 from .reserve import reserve_active
-from .shadow import Reservation, ShadowIndex
+from .shadow import Reservation, ShadowIndex, end_entry
 from .types import (
     AccountState,
     Node,
@@ -80,8 +81,8 @@ class _Shape:
     key: Shape
     newcomer: bool
     heaps: tuple[list, list] = field(default_factory=lambda: ([], []))  # young, old
-    listed: list = field(default_factory=lambda: [None, None])
-    blocked: bool = False
+    listed: list = field(default_factory=lambda: [None, None])  # the entry standing for it in the tops
+    blocked: int = 0  # the decision stamp it was set aside in
 
 
 class Scheduler:
@@ -100,7 +101,7 @@ class Scheduler:
         self._free: dict[str, Free] = {}
         self._open: list[Node] = []
         self._used: dict[str, Free] = {}
-        self._on_node: dict[str, dict[str, RunningJob]] = {}
+        self._ends: dict[str, list[tuple]] = {}  # per node: (expected end, id, cpus, memory, gpus), sorted
         self._fits: dict[Shape, bool] = {}
         self._alike: dict[tuple, list[_Shape]] = {}
         self._capacity: Free = (0.0, 0, 0)
@@ -112,7 +113,10 @@ class Scheduler:
         self._shapes: dict[Shape, _Shape] = {}
         self._tops: dict[tuple[bool, int], list] = {(n, k): [] for n in (True, False) for k in (0, 1)}
         self._aging: list = []
-        self._blocked: list[_Shape] = []
+        self._stamp = 1  # odd while no decision runs, so no shape counts as blocked
+        self._aside: list[tuple[tuple, int]] = []
+        self._larger: dict[tuple, list[_Shape]] = {}
+        self._rank: dict[str, int] = {}
         self._running: dict[str, tuple[RunningJob, float]] = {}
         self._runtimes = RuntimeStats()
         self._t0: float | None = None
@@ -163,6 +167,7 @@ class Scheduler:
         for node in self._ordered:
             used = self._used.get(node.name, (0.0, 0, 0))
             self._free[node.name] = (node.cpus - used[0], node.memory - used[1], node.gpus - used[2])
+        self._rank = {node.name: i for i, node in enumerate(self._ordered)}
         self._open = [node for node in self._ordered if self._free[node.name][0] > _EPS]
         self._capacity = (
             sum(n.cpus for n in self._nodes),
@@ -197,6 +202,7 @@ class Scheduler:
             if shape is None:
                 shape = self._shapes[key] = _Shape(key, job.tier == self.config.newcomer_tier)
                 self._alike.setdefault(key[1:5], []).append(shape)
+                self._larger = {}
             queue = self._queues[(acc.name, key)] = _Queue(acc, shape)
             acc.queues.append(queue)
         old_head = self._head(queue)
@@ -243,6 +249,7 @@ class Scheduler:
         """Every start that should happen now, in priority order; started jobs become running."""
         self._time(now)
         self._age(now)
+        self._stamp += 1
         starts: list[Start] = []
         blocked_job: QueuedJob | None = None
         reservation: Reservation | None = None
@@ -251,7 +258,9 @@ class Scheduler:
             best = self._best(now)
             if best is None:
                 break
-            queue, job = best
+            entry, kind = best
+            queue = entry[4]
+            job = self._queued[entry[2]]
             fitting = node = first_fit(job, self._open, self._free)
             if node is not None and blocked_job is not None:
                 if reservation is None:
@@ -268,6 +277,7 @@ class Scheduler:
                 looked += 1
                 continue
             starts.append(self._start(job, node, now))
+        self._stamp += 1
         self._unblock()
         return starts
 
@@ -277,23 +287,23 @@ class Scheduler:
         """Where one queued job stands; ``None`` when it is not queued."""
         if job_id not in self._queued:
             return None
-        return self._snap(now).standings.get(job_id)
+        return self._snap(now).get(job_id)
 
     def standings(self, now: float) -> dict[str, Standing]:
         """Every queued job's standing, keyed by job id."""
-        return dict(self._snap(now).standings)
+        return self._snap(now).all()
 
     def why(self, job_id: str, now: float, ahead: int = 5) -> dict:
         """A queued job's standing with the ``ahead`` jobs just before it, anonymised."""
         snap = self._snap(now)
-        mine = snap.standings.get(job_id)
+        mine = snap.get(job_id)
         if mine is None:
             return {}
         before = []
         for other in snap.order[max(mine.position - 1 - ahead, 0) : mine.position - 1]:
-            st = snap.standings[other]
+            st = snap.get(other)
             before.append(
-                {"position": st.position, "tier": snap.tiers[other], "priority": st.components["priority"], "components": dict(st.components)}
+                {"position": st.position, "tier": self._queued[other].tier, "priority": st.components["priority"], "components": dict(st.components)}
             )
         return {
             "position": mine.position,
@@ -310,7 +320,7 @@ class Scheduler:
         rows = []
         for job_id in snap.order:
             job = self._queued[job_id]
-            st = snap.standings[job_id]
+            st = snap.get(job_id)
             rows.append(
                 {
                     "position": st.position,
@@ -419,12 +429,13 @@ class Scheduler:
             for kind in (0, 1):
                 heapq.heapify(shape.heaps[kind])
                 top = shape.heaps[kind][0] if shape.heaps[kind] else None
-                shape.listed[kind] = None if shape.blocked else top
-                if top is not None and not shape.blocked:
+                shape.listed[kind] = top
+                if top is not None:
                     tops[(shape.newcomer, kind)].append(top)
         for key, heap in tops.items():
             heapq.heapify(heap)
             self._tops[key] = heap
+        self._aside = []
 
     # ----------------------------------------------------------------- internals: queues and heaps
 
@@ -455,10 +466,14 @@ class Scheduler:
             self._list(queue.shape, 1, (-(cfg.fairshare_weight * f + cfg.age_weight), t, job_id, queue.version, queue))
 
     def _list(self, shape: _Shape, kind: int, entry: tuple) -> None:
-        """Push a head into its shape; list it above the shapes if it beats the listed one."""
+        """Push a head into its shape; list it above the shapes if it beats the listed one.
+
+        A shape set aside in this decision is listed too: it is set aside again when it
+        surfaces, which costs less than keeping its listing out of the heap.
+        """
         heapq.heappush(shape.heaps[kind], entry)
         listed = shape.listed[kind]
-        if not shape.blocked and (listed is None or entry < listed):
+        if listed is None or entry < listed:
             shape.listed[kind] = entry
             heapq.heappush(self._tops[(shape.newcomer, kind)], entry)
 
@@ -485,15 +500,28 @@ class Scheduler:
         return None
 
     def _top_of(self, newcomer: bool, kind: int) -> tuple | None:
-        """The best live head of one tier class and age kind, cleaning stale listings."""
+        """The best live head of one tier class and age kind, cleaning stale listings.
+
+        A listing of a shape set aside in this decision leaves the heap until the decision
+        ends (:meth:`_unblock`), so only shapes that surface cost anything to set aside.
+        """
         tops = self._tops[(newcomer, kind)]
+        stamp = self._stamp
         while tops:
             entry = tops[0]
             shape = entry[4].shape
-            if entry is not shape.listed[kind] or shape.blocked:
+            if entry is not shape.listed[kind]:
                 heapq.heappop(tops)
                 continue
-            current = self._top(shape.heaps[kind])
+            if shape.blocked == stamp:
+                heapq.heappop(tops)
+                self._aside.append((entry, kind))
+                continue
+            queue = entry[4]
+            heap = shape.heaps[kind]
+            if heap[0] is entry and entry[3] == queue.version and queue.epoch == queue.account.epoch:
+                return entry  # the common case, without a call
+            current = self._top(heap)
             if current is entry:
                 return entry
             heapq.heappop(tops)
@@ -502,13 +530,13 @@ class Scheduler:
                 heapq.heappush(tops, current)
         return None
 
-    def _best(self, now: float) -> tuple[_Queue, QueuedJob] | None:
+    def _best(self, now: float) -> tuple[tuple, int] | None:
         """The queue whose head goes next: reserve first, then priority, submission, id."""
         cfg = self.config
         lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
         shift = cfg.age_weight * now / cfg.max_age if cfg.max_age > 0 else 0.0
         best_rank: tuple | None = None
-        best_entry: tuple | None = None
+        best: tuple[tuple, int] | None = None
         for newcomer in (True, False):
             boost = -1 if lift and newcomer else 0
             for kind in (0, 1):
@@ -517,30 +545,32 @@ class Scheduler:
                     continue
                 rank = (boost, entry[0] - (shift if kind == 0 else 0.0), entry[1], entry[2])
                 if best_rank is None or rank < best_rank:
-                    best_rank, best_entry = rank, entry
-        if best_entry is None:
-            return None
-        return best_entry[4], self._queued[best_entry[2]]
-
-    def _block(self, shape: _Shape) -> None:
-        """Set a shape aside for the rest of this decision: it cannot start now."""
-        shape.blocked = True
-        self._blocked.append(shape)
+                    best_rank, best = rank, (entry, kind)
+        return best
 
     def _block_at_least(self, size: tuple, seconds: float = 0.0) -> None:
-        """Set aside every shape at least this large (and this long) at the same place."""
-        cpus, memory, gpus, site = size
-        for (c, m, g, where), shapes in self._alike.items():
-            if c >= cpus and m >= memory and g >= gpus and (site is None or where == site):
-                for shape in shapes:
-                    if not shape.blocked and shape.key[5] >= seconds:
-                        self._block(shape)
+        """Set aside, for the rest of this decision, every shape at least this large (and
+        this long) at the same place: none of them can start now either."""
+        larger = self._larger.get((size, seconds))
+        if larger is None:
+            cpus, memory, gpus, site = size
+            larger = self._larger[(size, seconds)] = [
+                shape
+                for (c, m, g, where), shapes in self._alike.items()
+                if c >= cpus and m >= memory and g >= gpus and (site is None or where == site)
+                for shape in shapes
+                if shape.key[5] >= seconds
+            ]
+        stamp = self._stamp
+        for shape in larger:
+            shape.blocked = stamp
 
     def _unblock(self) -> None:
-        blocked, self._blocked = self._blocked, []
-        for shape in blocked:
-            shape.blocked = False
-            for kind in (0, 1):
+        """List again the shapes whose listing was set aside, unless a newer one replaced it."""
+        aside, self._aside = self._aside, []
+        for entry, kind in aside:
+            shape = entry[4].shape
+            if shape.listed[kind] is entry:
                 current = self._top(shape.heaps[kind])
                 shape.listed[kind] = current
                 if current is not None:
@@ -574,7 +604,7 @@ class Scheduler:
         acc = self._account(job.account, job.tier)
         charge = billing_units(job.cpus, job.memory, job.gpus, job.expected_seconds, self.config) * self._scale(job.started_at)
         self._running[job.id] = (job, charge)
-        self._on_node.setdefault(job.node, {})[job.id] = job
+        bisect.insort(self._ends.setdefault(job.node, []), end_entry(job))
         acc.pending += charge
         self._total_usage += charge
         self._use(job.node, job.cpus, job.memory, job.gpus)
@@ -584,7 +614,8 @@ class Scheduler:
 
     def _release(self, job_id: str, usage: float, now: float | None) -> None:
         job, charge = self._running.pop(job_id)
-        del self._on_node[job.node][job_id]
+        ends = self._ends[job.node]
+        del ends[bisect.bisect_left(ends, end_entry(job))]
         acc = self._accounts[job.account]
         before = self._factor(acc)
         acc.pending = max(acc.pending - charge, 0.0)
@@ -610,10 +641,15 @@ class Scheduler:
         free = (free[0] - cpus, free[1] - memory, free[2] - gpus)
         self._free[name] = free
         if was_open != (free[0] > _EPS):
-            self._open = [node for node in self._ordered if self._free[node.name][0] > _EPS]
+            rank = self._rank
+            node = self._ordered[rank[name]]
+            if was_open:
+                self._open.remove(node)
+            else:
+                bisect.insort(self._open, node, key=lambda n: rank[n.name])
 
     def _reserve(self, job: QueuedJob, now: float) -> Reservation | None:
-        return self._shadows.reserve((job.cpus, job.memory, job.gpus, job.site), now, self._free, self._on_node)
+        return self._shadows.reserve((job.cpus, job.memory, job.gpus, job.site), now, self._free, self._ends)
 
     def _backfill(self, job: QueuedJob, node: Node, res: Reservation, now: float) -> Node | None:
         """The node a lower job may take without delaying the reserved one, if any."""
@@ -643,3 +679,4 @@ class Scheduler:
             factors, lift, self._capacity, self._runtimes,
         )
         return snap
+

@@ -6,6 +6,8 @@ for it to fit; its reservation is the node with the earliest shadow time. Lower 
 then use that node only if they end before the shadow time or fit in the room the
 reserved job leaves there.
 
+The scheduler keeps each node's running jobs sorted by expected end, so one node's shadow
+time is a walk along that list without a sort.
 A node's shadow time changes only when a job starts or ends on it, so it is cached per
 request size and recomputed only for the nodes that changed since the last question:
 one reservation costs ``O(changed nodes + log nodes)``, not a pass over every running job.
@@ -68,9 +70,12 @@ class ShadowIndex:
         request: Request,
         now: float,
         free: Mapping[str, Free],
-        running: Mapping[str, Mapping[str, RunningJob]],
+        running: Mapping[str, Sequence[tuple]],
     ) -> Reservation | None:
-        """The earliest reservation for a job of ``request``; ``None`` if no node could hold it."""
+        """The earliest reservation for a job of ``request``; ``None`` if no node could hold it.
+
+        ``running`` lists, per node, ``(expected end, id, cpus, memory, gpus)`` in order.
+        """
         board = self._boards.get(request)
         if board is None:
             board = self._boards[request] = _Board()
@@ -80,7 +85,7 @@ class ShadowIndex:
             if node is None or not _eligible(node, request):
                 continue
             version = self._versions.get(name, 0)
-            shadow, extra = _shadow(request, free[name], running.get(name, {}))
+            shadow, extra = _shadow(request, free[name], running.get(name, ()))
             board.values[name] = (version, shadow, extra)
             heapq.heappush(board.heap, (shadow, self._rank[name], version, name))
         board.dirty = set()
@@ -94,23 +99,25 @@ class ShadowIndex:
         return None
 
 
+def end_entry(job: RunningJob) -> tuple:
+    """A running job as the shadow walk reads it; a node's list of these is kept sorted."""
+    return (job.started_at + job.expected_seconds, job.id, job.cpus, job.memory, job.gpus)
+
+
 def _eligible(node: Node, request: Request) -> bool:
     cpus, memory, gpus, site = request
     return (site is None or node.site == site) and has_room((node.cpus, node.memory, node.gpus), cpus, memory, gpus)
 
 
-def _shadow(
-    request: Request, free: Free, running: Mapping[str, RunningJob]
-) -> tuple[float, tuple[float, float, float]]:
+def _shadow(request: Request, free: Free, ends: Sequence[tuple]) -> tuple[float, tuple[float, float, float]]:
     cpus, memory, gpus, _ = request
-    room = [float(free[0]), float(free[1]), float(free[2])]
+    c, m, g = float(free[0]), float(free[1]), float(free[2])
     shadow = -math.inf
-    ends = sorted((job.started_at + job.expected_seconds, job.id, job) for job in running.values())
-    for end, _, job in ends:
-        if has_room(room, cpus, memory, gpus):
+    for end, _, jc, jm, jg in ends:
+        if c >= cpus and m >= memory and g >= gpus:
             break
         shadow = end
-        room[0] += job.cpus
-        room[1] += job.memory
-        room[2] += job.gpus
-    return shadow, (room[0] - cpus, room[1] - memory, room[2] - gpus)
+        c += jc
+        m += jm
+        g += jg
+    return shadow, (c - cpus, m - memory, g - gpus)

@@ -1,29 +1,60 @@
 """The queue as users see it: every waiting job's position, expected start and priority parts.
 
 Built in one pass (a sort per tier and the forward walk of :mod:`.estimates`) and cached
-by the scheduler until its state changes, so an API call for one job is a dictionary look-up.
+by the scheduler until its state changes. The pass keeps plain tuples and lists only; a
+:class:`~.types.Standing` is made when one is asked for, so an API call for one job costs
+the pass plus one record, not one record per queued job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from .estimates import Demand, Release, RuntimeStats, walk
 from .fairshare import components
 from .reserve import reserve_target
 from .types import PolicyConfig, QueuedJob, RunningJob, Standing
 
+_FACTOR, _NEWCOMER = 8, 9  # fields of a snapshot's Demand after the walk's own
 
-@dataclass(slots=True)
+
 class Snapshot:
     """Standings of all queued jobs at ``now``, valid while the scheduler's ``version`` holds."""
 
-    version: int
-    now: float
-    order: list[str]
-    standings: dict[str, Standing]
-    tiers: dict[str, str]
+    __slots__ = ("version", "now", "order", "_demands", "_starts", "_spreads", "_index", "_config", "_lift", "_made")
+
+    def __init__(self, version: int, now: float, demands: list[Demand], starts: list[float], spreads: list[float],
+                 config: PolicyConfig, lift: bool) -> None:
+        self.version = version
+        self.now = now
+        self.order = [d[2] for d in demands]
+        self._demands = demands
+        self._starts = starts
+        self._spreads = spreads
+        self._index = {job_id: i for i, job_id in enumerate(self.order)}
+        self._config = config
+        self._lift = lift
+        self._made: dict[str, Standing] = {}
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def get(self, job_id: str) -> Standing | None:
+        """One job's standing, made on first request."""
+        made = self._made.get(job_id)
+        if made is None:
+            i = self._index.get(job_id)
+            if i is None:
+                return None
+            d = self._demands[i]
+            parts = components(d[_FACTOR], self.now - d[1], self._lift and d[_NEWCOMER], self._config)
+            made = self._made[job_id] = Standing(job_id, i + 1, len(self.order), self._starts[i], self._spreads[i], parts)
+        return made
+
+    def all(self) -> dict[str, Standing]:
+        """Every job's standing, in start order."""
+        get = self.get
+        return {job_id: get(job_id) for job_id in self.order}
 
 
 def build(
@@ -40,28 +71,30 @@ def build(
     """Order the queue as the scheduler would start it and estimate each start."""
     newcomers: list[Demand] = []
     others: list[Demand] = []
-    parts: dict[str, dict[str, float]] = {}
-    tiers: dict[str, str] = {}
+    w_f, w_a, max_age = config.fairshare_weight, config.age_weight, config.max_age
+    newcomer_tier = config.newcomer_tier
+    learned: dict[str, tuple[float, float]] = {}
     for job in queued:
-        newcomer = job.tier == config.newcomer_tier
-        comp = components(factors.get(job.account, 1.0), now - job.submitted_at, lift and newcomer, config)
-        parts[job.id] = comp
-        tiers[job.id] = job.tier
-        rank = (-(comp["fairshare"] + comp["age"]), job.submitted_at, job.id)
-        seconds = job.expected_seconds * runtimes.scale(job.account)
-        (newcomers if newcomer else others).append(
-            Demand(job.id, job.cpus, job.memory, job.gpus, seconds, runtimes.cv(job.account), rank)
-        )
-    newcomers.sort(key=lambda d: d.rank)
-    others.sort(key=lambda d: d.rank)
+        account = job.account
+        stats = learned.get(account)
+        if stats is None:
+            stats = learned[account] = (runtimes.scale(account), runtimes.cv(account))
+        factor = factors.get(account, 1.0)
+        waited = now - job.submitted_at
+        age = 1.0 if max_age <= 0 else min(1.0, max(waited, 0.0) / max_age)
+        newcomer = job.tier == newcomer_tier
+        (newcomers if newcomer else others).append((
+            -(w_f * factor + w_a * age), job.submitted_at, job.id, job.cpus, job.memory, job.gpus,
+            job.expected_seconds * stats[0], stats[1], factor, newcomer,
+        ))
+    newcomers.sort()
+    others.sort()
     releases = [
         Release(
             job.started_at + job.expected_seconds * runtimes.scale(job.account),
-            job.cpus, job.memory, job.gpus, job.tier == config.newcomer_tier, runtimes.cv(job.account),
+            job.cpus, job.memory, job.gpus, job.tier == newcomer_tier, runtimes.cv(job.account),
         )
         for job in running
     ]
-    estimates = walk(now, capacity, releases, newcomers, others, reserve_target(capacity[0], config.newcomer_reserve))
-    total = len(estimates)
-    standings = {e.job: Standing(e.job, e.position, total, e.start, e.uncertainty, parts[e.job]) for e in estimates}
-    return Snapshot(version, now, [e.job for e in estimates], standings, tiers)
+    order, starts, spreads = walk(now, capacity, releases, newcomers, others, reserve_target(capacity[0], config.newcomer_reserve))
+    return Snapshot(version, now, order, starts, spreads, config, lift)

@@ -1,10 +1,10 @@
 import pytest
 
-from jupyter_fairshare.pool.policy.estimates import Demand, Release, RuntimeStats, walk
+from jupyter_fairshare.pool.policy.estimates import Release, RuntimeStats, walk
 
 
 def d(job, cpus=1.0, seconds=10.0, rank=0):
-    return Demand(job, cpus, 0, 0, seconds, 0.5, (rank, job))
+    return (rank, 0.0, job, cpus, 0, 0, seconds, 0.5)
 
 
 def test_runtime_stats_learn_an_accounts_overrun():
@@ -17,11 +17,11 @@ def test_runtime_stats_learn_an_accounts_overrun():
 
 
 def test_walk_starts_jobs_as_running_ones_end():
-    out = walk(0.0, (2.0, 0, 0), [Release(5.0, 1.0, 0, 0, False, 0.5)], [], [d("a"), d("b", rank=1), d("c", rank=2)], 0.0)
-    assert [(e.job, e.position, e.start) for e in out] == [("a", 1, 0.0), ("b", 2, 5.0), ("c", 3, 10.0)]
-    assert out[0].uncertainty == 0.0 and out[2].uncertainty > 0.0
+    order, starts, spreads = walk(0.0, (2.0, 0, 0), [Release(5.0, 1.0, 0, 0, False, 0.5)], [], [d("a"), d("b", rank=1), d("c", rank=2)], 0.0)
+    assert [(demand[2], start) for demand, start in zip(order, starts)] == [("a", 0.0), ("b", 5.0), ("c", 10.0)]
+    assert spreads[0] == 0.0 and spreads[2] > 0.0
 
 
 def test_walk_serves_newcomers_first_until_the_reserve_is_held():
-    out = walk(0.0, (10.0, 0, 0), [], [d("n1", rank=5), d("n2", rank=6), d("n3", rank=7)], [d("o1", rank=0)], 2.0)
-    assert [e.job for e in out] == ["n1", "n2", "o1", "n3"]
+    order, _, _ = walk(0.0, (10.0, 0, 0), [], [d("n1", rank=5), d("n2", rank=6), d("n3", rank=7)], [d("o1", rank=0)], 2.0)
+    assert [demand[2] for demand in order] == ["n1", "n2", "o1", "n3"]
