@@ -248,7 +248,7 @@ def _demo(args) -> int:
     print(f"Demo pool at {url}; you are the newcomer account. Opening JupyterLab (Ctrl-C stops it).", flush=True)
     command = [sys.executable, "-m", "jupyterlab"]
     if args.notebook.exists():
-        command.append(str(args.notebook))
+        command.append(f"--LabApp.default_url=/lab/tree/{args.notebook.as_posix()}")
     else:
         print(f"{args.notebook} is not here; run this from the repository to open the demo notebooks.")
     if args.no_browser:
