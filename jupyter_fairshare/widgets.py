@@ -127,6 +127,7 @@ class JobPanel:
     def close(self, info: dict[str, Any]) -> None:
         self.update(info)
         self.cancel_button.disabled = True
+        self.cancel_button.layout.display = "none"  # nothing left to cancel
 
 
 def _view_for(job: Job) -> View | None:

@@ -41,12 +41,13 @@ def create_app(pool: Pool, lifespan=None) -> FastAPI:
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _sentence(exc.errors())}, status_code=422)
 
-    def principal(authorization: str | None = Header(None)) -> accounts.Principal:
+    async def principal(authorization: str | None = Header(None)) -> accounts.Principal:
+        # async: a plain def dependency would cost a thread-pool hop on every request
         if not authorization or not authorization.startswith("Bearer "):
             raise PoolError(401, "No token was sent; pass Authorization: Bearer <token> (set FAIRSHARE_TOKEN).")
         return pool.principal(authorization[len("Bearer "):].strip())
 
-    def admin(who: accounts.Principal = Depends(principal)) -> accounts.Principal:
+    async def admin(who: accounts.Principal = Depends(principal)) -> accounts.Principal:
         if who.role != "admin":
             raise PoolError(403, "This needs an admin token; ask the pool's operator.")
         return who

@@ -18,6 +18,7 @@ from ..wire import DONE, QUEUED, REQUEUED, STARTED
 from . import events
 from .policy import QueuedJob, decay
 from .store.tables import accounts, admissions, blobs, jobs, ledger, waits
+from .store.tables import events as event_table
 
 
 @dataclass
@@ -58,30 +59,60 @@ class LiveJob:
                          self.submitted_at, self.site_request)
 
 
-def admit(connection: Connection, job: LiveJob, payload: bytes, meta: dict) -> tuple[bool, float, events.Event | None]:
-    """Hold the job's max cost and store it, or refuse it for credits.
+def admit(connection: Connection, items: list[tuple[LiveJob, bytes, dict]]) -> list[tuple[str, float, events.Event | None]]:
+    """Hold each job's max cost and store it, or refuse it, for a whole batch of submissions.
 
-    Returns (accepted, balance before, queued event). Refusals are committed too: they count
-    in the published acceptance rate.
+    One batch costs a handful of multi-row statements, whatever its size. Each item's result
+    is (outcome, balance before, queued event), outcome being "accepted", "credits" (refused
+    for credits), "exists" (a resubmission of the caller's own id) or "conflict" (another
+    account's id). Refusals are stored too: they count in the published acceptance rate.
     """
-    credits, held = connection.execute(
-        select(accounts.c.credits, accounts.c.held).where(accounts.c.id == job.account)
-    ).one()
-    balance = credits - held
-    accepted = balance >= job.hold
-    connection.execute(insert(admissions).values(ts=job.submitted_at, tier=job.tier, site=job.site_request,
-                                                 accepted=accepted, reason=None if accepted else "credits"))
-    if not accepted:
-        return False, balance, None
-    connection.execute(update(accounts).where(accounts.c.id == job.account).values(held=accounts.c.held + job.hold))
-    connection.execute(insert(jobs).values(
-        id=job.id, account_id=job.account, name=job.name, kind=job.kind, state=QUEUED, cpus=job.cpus,
-        memory=job.memory, gpus=job.gpus, max_cost=job.max_cost, hold=job.hold, deadline=job.deadline,
-        site_request=job.site_request, attempt=0, submitted_at=job.submitted_at, cost=0.0, meta=meta,
-        payload_size=len(payload),
-    ))
-    connection.execute(insert(blobs).values(job_id=job.id, kind="payload", data=payload))
-    return True, balance, events.record(connection, job.id, job.account, QUEUED, {"state": QUEUED})
+    ids = [job.id for job, _, _ in items]
+    owners = dict(connection.execute(select(jobs.c.id, jobs.c.account_id).where(jobs.c.id.in_(ids))).all())
+    balances = {account: credits - held for account, credits, held in connection.execute(
+        select(accounts.c.id, accounts.c.credits, accounts.c.held)
+        .where(accounts.c.id.in_({job.account for job, _, _ in items})))}
+    results: list = []
+    admitted, job_rows, blob_rows, event_rows = [], [], [], []
+    held: dict[int, float] = {}
+    for job, payload, meta in items:
+        if job.id in owners:
+            results.append(("exists" if owners[job.id] == job.account else "conflict", 0.0, None))
+            continue
+        owners[job.id] = job.account
+        balance = balances[job.account]
+        accepted = balance >= job.hold
+        admitted.append({"ts": job.submitted_at, "tier": job.tier, "site": job.site_request, "accepted": accepted,
+                         "reason": None if accepted else "credits"})
+        if not accepted:
+            results.append(("credits", balance, None))
+            continue
+        balances[job.account] -= job.hold
+        held[job.account] = held.get(job.account, 0.0) + job.hold
+        job_rows.append({
+            "id": job.id, "account_id": job.account, "name": job.name, "kind": job.kind, "state": QUEUED,
+            "cpus": job.cpus, "memory": job.memory, "gpus": job.gpus, "max_cost": job.max_cost, "hold": job.hold,
+            "deadline": job.deadline, "site_request": job.site_request, "attempt": 0,
+            "submitted_at": job.submitted_at, "cost": 0.0, "meta": meta, "payload_size": len(payload),
+        })
+        blob_rows.append({"job_id": job.id, "kind": "payload", "data": payload})
+        event_rows.append({"job_id": job.id, "account_id": job.account, "type": QUEUED, "data": {"state": QUEUED},
+                           "ts": job.submitted_at})
+        results.append(("accepted", balance, len(event_rows) - 1))
+    if admitted:
+        connection.execute(insert(admissions), admitted)
+    if job_rows:
+        connection.execute(insert(jobs), job_rows)
+        connection.execute(insert(blobs), blob_rows)
+        seqs = connection.execute(insert(event_table).returning(event_table.c.seq, sort_by_parameter_order=True),
+                                  event_rows).scalars().all()
+        for account, amount in held.items():
+            connection.execute(update(accounts).where(accounts.c.id == account).values(held=accounts.c.held + amount))
+        results = [(outcome, balance, events.Event(seqs[ref], ids_row["job_id"], ids_row["account_id"], QUEUED,
+                                                  ids_row["data"]) if outcome == "accepted" else None)
+                   for (outcome, balance, ref), ids_row in
+                   ((r, event_rows[r[2]] if r[0] == "accepted" else None) for r in results)]
+    return results
 
 
 def refuse(connection: Connection, tier: str, site: str | None, reason: str) -> None:
@@ -148,6 +179,17 @@ def settle(connection: Connection, job: LiveJob, attempt: int, state: str, reaso
                                             predicted_uncertainty=job.predicted_uncertainty))
     return events.record(connection, job.id, job.account, state,
                          {"state": state, "reason": reason, "error": error, "bill": bill})
+
+
+def public_live(job: LiveJob, meta_state: str = QUEUED) -> dict:
+    """A live job as the API shows it, from memory (no store read on the hot path)."""
+    return {
+        "id": job.id, "name": job.name, "kind": job.kind, "state": job.state, "reason": None, "error": None,
+        "cpus": job.cpus, "memory": job.memory, "gpus": job.gpus, "max_cost": job.max_cost, "hold": job.hold,
+        "site": job.site, "attempt": job.attempt, "submitted_at": job.submitted_at, "started_at": job.started_at,
+        "finished_at": None, "cost": 0.0, "bill": None, "notebook": job.notebook, "cell": job.cell,
+        "progress": job.progress,
+    }
 
 
 def public(row, live: LiveJob | None = None) -> dict:

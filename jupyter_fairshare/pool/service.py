@@ -176,8 +176,8 @@ class Pool:
                             limit=self.config.payload_limit, size=len(payload))
         if spec.site is not None and spec.site not in self.sites:
             raise PoolError(422, f"There is no site named {spec.site!r}; the sites are {', '.join(self.sites)}.")
-        if spec.id is not None and (existing := self._existing(spec.id, principal)) is not None:
-            return existing
+        if spec.id is not None and spec.id in self.live and self.live[spec.id].account == principal.id:
+            return self.view(spec.id, principal)
         now = time.time()
         job = LiveJob(
             id=spec.id or uuid.uuid4().hex, account=principal.id, account_name=principal.name, tier=principal.tier,
@@ -195,30 +195,25 @@ class Pool:
             await self.writer(lambda c: jobs.refuse(c, principal.tier, spec.site, "resources"))
             raise PoolError(422, _no_fit(job, nodes))
         meta = {"versions": spec.versions, "notebook": spec.notebook, "cell": spec.cell}
-        accepted, balance, event = await self.writer(lambda c: jobs.admit(c, job, payload, meta))
-        if not accepted:
+        outcome, balance, event = await self.writer.batched(jobs.admit, (job, payload, meta))
+        if outcome == "exists":
+            return self.view(job.id, principal)
+        if outcome == "conflict":
+            raise PoolError(409, "That job id is taken; let the client choose a fresh one.")
+        if outcome == "credits":
             raise PoolError(402, f"This job may cost up to {job.hold:.4f} credits (its max cost) but your balance is "
                                  f"{balance:.4f} credits; lower --max-cost or ask the pool's operator for a top-up.",
                             estimate=job.hold, balance=balance)
         self.live[job.id] = job
         self.queue(job, now)
-        standing = self.standing(job.id, now)
-        if standing is not None:
-            job.predicted_wait = max(standing.expected_start - now, 0.0)
-            job.predicted_uncertainty = standing.uncertainty
+        out = self._with_standing(jobs.public_live(job), now)
+        if out.get("expected_start") is not None:
+            job.predicted_wait = max(out["expected_start"] - now, 0.0)
+            standing = self.standing(job.id, now)
+            job.predicted_uncertainty = standing.uncertainty if standing is not None else None
         self.hub.publish(event)
         self.dispatcher.wake.set()
-        return self.view(job.id, principal)
-
-    def _existing(self, job_id: str, principal: accounts.Principal) -> dict | None:
-        """The caller's job with this id (a resubmission), or None; another's is a conflict."""
-        with self.engine.connect() as connection:
-            owner = connection.execute(select(jobs_table.c.account_id).where(jobs_table.c.id == job_id)).scalar()
-        if owner is None:
-            return None
-        if owner != principal.id:
-            raise PoolError(409, "That job id is taken; let the client choose a fresh one.")
-        return self.view(job_id, principal)
+        return out
 
     async def wait(self, job_id: str, principal: accounts.Principal, seconds: float) -> dict:
         job = self.live.get(job_id)

@@ -192,7 +192,7 @@ def test_a_resubmitted_client_id_runs_once_and_anothers_id_is_refused(pool_serve
 
 
 def test_a_queued_jobs_stream_tells_its_position_as_it_moves_up(account):
-    blockers = [submit(account, time.sleep, 1.0).json() for _ in range(2)]
+    blockers = [submit(account, time.sleep, seconds).json() for seconds in (0.5, 2.5)]  # workers free apart
     ahead = submit(account, time.sleep, 1.0).json()
     mine = submit(account, double, 7).json()
     positions = []

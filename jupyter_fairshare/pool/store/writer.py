@@ -21,7 +21,7 @@ T = TypeVar("T")
 class Writer:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._pending: list[tuple[Callable[[Connection], Any], asyncio.Future, asyncio.AbstractEventLoop]] = []
+        self._pending: list[tuple[Callable, Any, asyncio.Future, asyncio.AbstractEventLoop]] = []
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
@@ -34,12 +34,21 @@ class Writer:
         Queueing happens at the call, not at the first await, so writes commit in the order
         they were asked for (an output chunk before the job's end).
         """
+        return self._enqueue(fn, None)
+
+    def batched(self, group: Callable[[Connection, list], list], item: Any) -> asyncio.Future:
+        """Queue ``item`` for ``group(connection, items)``, called once for all the items of a
+        batch: a hot write (a submission) then costs a few multi-row statements per batch
+        instead of several statements per item. ``group`` returns one result per item."""
+        return self._enqueue(group, item)
+
+    def _enqueue(self, fn: Callable, item: Any) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future: asyncio.Future = loop.create_future()
         with self._wake:
             if self._closed:
                 raise RuntimeError("The pool's store is closed; the pool is shutting down.")
-            self._pending.append((fn, future, loop))
+            self._pending.append((fn, item, future, loop))
             self._wake.notify()
         return future
 
@@ -65,20 +74,32 @@ class Writer:
             self._commit(batch)
 
     def _commit(self, batch: list) -> None:
-        outcomes: list[tuple[bool, Any]] = []
+        outcomes: dict[int, tuple[bool, Any]] = {}
+        groups: dict[Callable, list[int]] = {}
+        for index, (fn, item, _future, _loop) in enumerate(batch):
+            if item is not None:
+                groups.setdefault(fn, []).append(index)
         try:
             with self._engine.begin() as connection:
-                for fn, _future, _loop in batch:
+                for index, (fn, item, _future, _loop) in enumerate(batch):
+                    if index in outcomes:
+                        continue
+                    members = groups.get(fn, [index]) if item is not None else [index]
                     savepoint = connection.begin_nested()
                     try:
-                        outcomes.append((True, fn(connection)))
+                        if item is None:
+                            results = [fn(connection)]
+                        else:
+                            results = fn(connection, [batch[i][1] for i in members])
                         savepoint.commit()
-                    except BaseException as exc:  # handed to the awaiting caller
+                        outcomes.update((i, (True, r)) for i, r in zip(members, results))
+                    except BaseException as exc:  # handed to the awaiting callers
                         savepoint.rollback()
-                        outcomes.append((False, exc))
+                        outcomes.update((i, (False, exc)) for i in members)
         except BaseException as exc:  # the commit itself failed: every write in it failed
-            outcomes = [(False, exc)] * len(batch)
-        for (ok, value), (_fn, future, loop) in zip(outcomes, batch):
+            outcomes = {i: (False, exc) for i in range(len(batch))}
+        for index, (_fn, _item, future, loop) in enumerate(batch):
+            ok, value = outcomes[index]
             loop.call_soon_threadsafe(_settle, future, ok, value)
 
 
