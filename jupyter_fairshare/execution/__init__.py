@@ -5,7 +5,8 @@ The pool's dispatcher submits :func:`run_job` to a chosen worker and, to cancel,
 zygote (see ``zygote``), never in the worker or the pool.
 """
 
+from .direct import run_job_direct
 from .jobprocess import warm_up
 from .runner import kill_job, run_job
 
-__all__ = ["run_job", "kill_job", "warm_up"]
+__all__ = ["run_job", "run_job_direct", "kill_job", "warm_up"]

@@ -14,15 +14,17 @@ import logging
 import time
 
 from distributed import Client
+from distributed.protocol.pickle import dumps
 
-from ..execution import kill_job, run_job, warm_up
+from ..execution import kill_job, run_job_direct, warm_up
 from ..wire import COST, EVENT_TOPIC, OUTPUT, PROGRESS
 from .jobs import LiveJob
 from .policy import Node, SiteState, Start
 
 log = logging.getLogger(__name__)
 TICK = 1.0
-DIRECT = 1 << 20  # payloads above this go to their worker directly, not inside the task
+SUSPECT_SECONDS = 10.0
+EVENT_GRACE = 2.0  # seconds a finished job's last output may take to arrive via the scheduler
 
 
 def site_of(worker_name: str, default: str) -> str:
@@ -40,6 +42,7 @@ class Dispatcher:
         self._loop_task: asyncio.Task | None = None
         self._workers: dict[str, dict] = {}
         self._futures: dict[str, object] = {}
+        self._suspects: dict[str, float] = {}  # workers a direct call just failed to reach
 
     async def start(self) -> None:
         self.client.subscribe_topic(EVENT_TOPIC, self._on_worker_event)
@@ -90,6 +93,9 @@ class Dispatcher:
 
     async def _refresh_nodes(self, now: float) -> None:
         workers = dict((await self.client.scheduler.identity(n_workers=-1)).get("workers", {}))
+        clock = time.monotonic()
+        self._suspects = {a: until for a, until in self._suspects.items() if until > clock and a in workers}
+        workers = {a: w for a, w in workers.items() if a not in self._suspects}
         known = {site.name for site in self.pool.sites.values()}
         workers = {a: w for a, w in workers.items() if site_of(w.get("name", ""), self.pool.default_site) in known}
         joined = workers.keys() - self._workers.keys()
@@ -130,44 +136,54 @@ class Dispatcher:
             self.pool.scheduler.finished(start.job, 0.0, time.time())
             return
         attempt = job.attempt + 1
-        if not await self.pool.mark_started(job, attempt, start.site, start.node):
-            return
-        payload = await asyncio.to_thread(self.pool.payload, job.id)
+        self.pool.mark_started(job, attempt, start.site, start.node)
+        job.events_seen = 0
+        payload, job.payload = job.payload, None
+        if payload is None:
+            payload = await asyncio.to_thread(self.pool.payload, job.id)
         limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": self.pool.wall_limit(job)}
-        if len(payload) > DIRECT:  # straight to the worker, not through the scheduler
-            [payload] = await self.client.scatter([payload], workers=[start.node], direct=True, hash=False)
-        future = self.client.submit(
-            run_job, job.id, attempt, payload, limits, key=f"fairshare-{job.id}-{attempt}",
-            workers=[start.node], allow_other_workers=False, pure=False,
-        )
-        self._futures[job.id] = future
+        call = asyncio.ensure_future(self._call(start.node, run_job_direct, job.id, attempt, payload, limits))
+        self._futures[job.id] = call
         del payload
         try:
-            report = await future
+            report = await call
         except asyncio.CancelledError:
-            if job.attempt == attempt and job.state == "running":
+            if job.attempt == attempt and job.state == "running" and not call.cancelled():
                 raise
             return
         except Exception as exc:  # the worker side broke, not the user's code: run it again
             log.warning("job %s attempt %d lost: %r", job.id, attempt, exc)
+            if isinstance(exc, OSError):  # the connection broke: keep jobs off that worker for now
+                self._suspects[start.node] = time.monotonic() + SUSPECT_SECONDS
+                await self._refresh_nodes(time.time())
             await self.pool.requeue(job, attempt, f"worker error: {type(exc).__name__}", time.time())
             return
         finally:
-            if self._futures.get(job.id) is future:
+            if self._futures.get(job.id) is call:
                 del self._futures[job.id]
-            future.release()
+        deadline = time.monotonic() + EVENT_GRACE
+        while job.events_seen < report.get("events", 0) and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
         await self.pool.finish(job, attempt, report)
 
     async def kill(self, job: LiveJob) -> None:
         """Stop a running job's process; its ``run_job`` then reports it cancelled."""
         if job.node:
-            await self.client.run(kill_job, job.id, workers=[job.node])
+            await self._call(job.node, kill_job, job.id)
+
+    async def _call(self, worker: str, function, *args):
+        """Call ``function(*args)`` on ``worker`` directly (see ``execution.direct``)."""
+        response = await self.client.rpc(worker).run(function=dumps(function), args=dumps(args), wait=True)
+        if response.get("status") != "OK":
+            raise RuntimeError(f"worker {worker} failed to run {function.__name__}: {response.get('exception')!r}")
+        return response["result"]
 
     def _on_worker_event(self, event) -> None:
         _ts, msg = event
         job = self.pool.live.get(msg.get("job"))
         if job is None or msg.get("attempt") != job.attempt:
             return
+        job.events_seen += 1
         kind = msg.get("type")
         if kind == OUTPUT:
             self.pool.output(job, {"stream": msg.get("stream"), "text": msg.get("text", "")})

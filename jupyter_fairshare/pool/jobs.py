@@ -52,6 +52,8 @@ class LiveJob:
     predicted_wait: float | None = None  # what the pool estimated at submission
     predicted_uncertainty: float | None = None
     greener: dict | None = None  # the greener window a deadline job waits for
+    payload: bytes | None = field(default=None, repr=False)  # kept until dispatch when small
+    events_seen: int = 0  # output/progress events of the current attempt received so far
     ended: object = field(default=None, repr=False)  # an asyncio.Event, set when the job settles
 
     def queued(self) -> QueuedJob:

@@ -38,6 +38,7 @@ from .store.writer import Writer
 
 log = logging.getLogger(__name__)
 EXPECTED_RUN = 60.0  # seconds a deadline job is assumed to need when choosing its window
+KEEP_PAYLOAD = 64 * 1024  # small payloads stay in memory until dispatch, sparing a store read
 LIVE_STANDINGS = 50  # queue length up to which positions are computed per request
 
 
@@ -204,6 +205,7 @@ class Pool:
             raise PoolError(402, f"This job may cost up to {job.hold:.4f} credits (its max cost) but your balance is "
                                  f"{balance:.4f} credits; lower --max-cost or ask the pool's operator for a top-up.",
                             estimate=job.hold, balance=balance)
+        job.payload = payload if len(payload) <= KEEP_PAYLOAD else None
         self.live[job.id] = job
         self.queue(job, now)
         out = self._with_standing(jobs.public_live(job), now)
@@ -372,17 +374,18 @@ class Pool:
             job.greener = None
             self.scheduler.enqueue(job.queued())
 
-    async def mark_started(self, job: LiveJob, attempt: int, site: str, node: str) -> bool:
+    def mark_started(self, job: LiveJob, attempt: int, site: str, node: str) -> None:
+        """Record the start; the caller dispatches without waiting for the commit.
+
+        Waiting would put a commit on every job's critical path for nothing: the write queue
+        commits in order, so the start is stored before the job's settlement can be, and a
+        pool killed in between re-queues the job on start (it runs again, completes once).
+        """
         now = time.time()
-        event = await self.writer(lambda c: jobs.start(c, job, attempt, site, node, now))
-        if event is None:  # cancelled meanwhile
-            self.scheduler.finished(job.id, 0.0, now)
-            return False
-        prices = self.prices[site]
         job.state, job.attempt, job.site, job.node, job.started_at = "running", attempt, site, node, now
-        job.rate = prices.rate(job.cpus, job.memory, job.gpus)
-        self.hub.publish(event)
-        return True
+        job.rate = self.prices[site].rate(job.cpus, job.memory, job.gpus)
+        written = self.writer(lambda c: jobs.start(c, job, attempt, site, node, now))
+        written.add_done_callback(lambda f: f.exception() is None and f.result() and self.hub.publish(f.result()))
 
     def wall_limit(self, job: LiveJob) -> float:
         """The job's wall time limit: the pool's, or sooner where its max cost runs out."""
