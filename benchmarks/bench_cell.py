@@ -1,0 +1,174 @@
+"""``%%fairshare`` cells against ipyparallel's ``%%px`` and Dask, driven through IPython.
+
+1. An empty cell (``pass``): ``%%fairshare`` on a pool with 1 worker against ``%%px`` on
+   ipyparallel's ``Cluster(n=1)``, both through ``InteractiveShell.run_cell_magic`` in this
+   process; median of 100 (30 with --quick) after 5 warm-up cells.
+2. A cell that reads a float64 array of 1 GiB (256 MiB with --quick) and returns its sum:
+   ``%%fairshare`` against a plain ``memcpy`` of the array (``np.copyto``, the floor for
+   moving it once) and Dask ``scatter`` + ``submit(np.sum)`` on a 1-worker LocalCluster.
+   Peak extra memory is the peak of the summed RSS of this process and all its descendants
+   (the pool, its workers, the Dask cluster), sampled every 10 ms, minus the sum just before.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+from _common import median, pool, row
+
+
+class PeakRSS:
+    """Samples the summed RSS of this process and all its descendants in a thread."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        import psutil
+
+        self.me = psutil.Process()
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def total(self) -> int:
+        import psutil
+
+        total = 0
+        for proc in [self.me, *self.me.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def __enter__(self):
+        self.base = self.total()
+        self.peak = self.base
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.total())
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.total())
+
+    @property
+    def extra_mib(self) -> float:
+        return (self.peak - self.base) / 2**20
+
+
+def _time_cells(shell, magic: str, line: str, cell: str, n: int) -> list[float]:
+    times = []
+    for i in range(n + 5):
+        t = time.perf_counter()
+        shell.run_cell_magic(magic, line, cell)
+        if i >= 5:
+            times.append(time.perf_counter() - t)
+    return times
+
+
+def run(quick: bool) -> list[dict]:
+    import numpy as np
+    from IPython.core.interactiveshell import InteractiveShell
+
+    n = 30 if quick else 100
+    size = (256 if quick else 1024) * 2**20
+    shell = InteractiveShell.instance()
+    line = "--memory 100MB --max-cost 0.05"
+    rows = []
+    with pool(workers=1) as p:
+        token = p.add_account("cell", "standard", credits=1e6)
+        os.environ["FAIRSHARE_URL"], os.environ["FAIRSHARE_TOKEN"] = p.url, token
+        shell.run_line_magic("load_ext", "jupyter_fairshare")
+        shell.run_line_magic("fairshare", f"connect {p.url} --token {token}")
+        ours_empty = _time_cells(shell, "fairshare", line, "pass", n)
+
+        data = np.ones(size // 8)
+        shell.user_ns["data"] = data
+        big_line = f"--memory {3 * size // 10**6 + 500}MB --max-cost 1"
+        big_error = None
+        with PeakRSS() as mem:
+            t = time.perf_counter()
+            try:
+                shell.run_cell_magic("fairshare", big_line, "s = data.sum()")
+            except Exception as exc:  # reported in the table, the other measures still run
+                log = [ln for ln in p.log.read_text(errors="replace").splitlines() if any(w in ln for w in ("Error", "too big", "Exception"))]
+                big_error = f"{type(exc).__name__}: {exc}" + (f" (pool log: {log[-1].strip()[:200]})" if log else "")
+            ours_big = time.perf_counter() - t
+        if big_error is None and shell.user_ns.get("s") != float(size // 8):
+            raise RuntimeError(f"%%fairshare returned s = {shell.user_ns.get('s')!r}")
+        ours_mem = mem.extra_mib
+        if big_error is not None:
+            ours_big = ours_mem = None
+        shell.user_ns.pop("s", None)
+        del shell.user_ns["data"]
+    os.environ.pop("FAIRSHARE_URL", None), os.environ.pop("FAIRSHARE_TOKEN", None)
+
+    px_empty = None
+    try:
+        import ipyparallel as ipp
+
+        cluster = ipp.Cluster(n=1, log_level=40)
+        try:
+            client = cluster.start_and_connect_sync()
+            client.wait_for_engines(1, timeout=60)
+            view = client[:]
+            view.block = True  # %%px waits for the engine's answer, as in a notebook
+            view.activate()  # registers %%px on the current shell
+            px_empty = _time_cells(shell, "px", "", "pass", n)
+            client.close()
+        finally:
+            cluster.stop_cluster_sync()
+    except ImportError:
+        print("ipyparallel is not installed; install the 'bench' extra", file=sys.stderr)
+
+    dst = np.empty_like(data)
+    t = time.perf_counter()
+    np.copyto(dst, data)
+    memcpy = time.perf_counter() - t
+    del dst
+
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      memory_limit=0) as cluster, Client(cluster) as client:
+        client.submit(int, pure=False).result()
+        with PeakRSS() as dmem:
+            t = time.perf_counter()
+            future = client.scatter(data, direct=True)
+            total = client.submit(np.sum, future, pure=False).result()
+            dask_big = time.perf_counter() - t
+        assert total == float(size // 8)
+        del future
+
+    if px_empty is not None:
+        o, x = median(ours_empty) * 1000, median(px_empty) * 1000
+        rows.append(row("empty %%fairshare cell vs %%px (1 engine), median", o, x, "ms", "ipyparallel %%px",
+                        "no slower than %%px", o <= x, higher_is_better=False,
+                        note=f"{n} cells each, through InteractiveShell.run_cell_magic; pool with 1 worker"))
+    label = f"{size // 2**20} MiB"
+    mem_note = "failed" if ours_mem is None else f"{ours_mem:,.0f} MiB"
+    rows += [
+        row(f"cell summing a {label} float64 array vs memcpy", ours_big, memcpy, "s", "np.copyto into fresh memory",
+            "works" if big_error else "(reported)", False if big_error else None, higher_is_better=False,
+            note=(f"FAILED: {big_error}. " if big_error else "") +
+                 f"Peak extra RSS, all processes: %%fairshare {mem_note}, Dask scatter+submit "
+                 f"{dmem.extra_mib:,.0f} MiB (array {size / 2**20:,.0f} MiB)"),
+        row(f"cell summing a {label} float64 array vs Dask", ours_big, dask_big, "s", "Dask scatter+submit(np.sum)",
+            "(reported)", None, higher_is_better=False),
+        row(f"peak extra memory, {label} cell", ours_mem, dmem.extra_mib, "MiB", "Dask scatter+submit",
+            "(reported)", None, higher_is_better=False),
+    ]
+    return rows
+
+
+if __name__ == "__main__":
+    for r in run("--quick" in sys.argv):
+        print(r)
