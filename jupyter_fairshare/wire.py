@@ -139,6 +139,13 @@ def _split(view: memoryview) -> tuple[dict, int]:
     return json.loads(bytes(view[start : start + n])), start + n
 
 
+def header_size(prefix: bytes) -> int:
+    """How many leading bytes of a blob hold its header, from its first 8 bytes."""
+    if prefix[: len(MAGIC)] != MAGIC:
+        raise ValueError("This is not a jupyter-fairshare payload; send it with the fairshare client.")
+    return len(MAGIC) + _HEADER_LEN.size + _HEADER_LEN.unpack_from(prefix, len(MAGIC))[0]
+
+
 def header(blob: bytes | memoryview) -> dict:
     """Read a blob's JSON header without touching its pickle stream."""
     return _split(memoryview(blob))[0]

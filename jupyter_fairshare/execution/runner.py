@@ -109,6 +109,12 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Em
     worker's event log under ``wire.EVENT_TOPIC``.
     """
     begun = time.monotonic()
+    path = limits.get("payload_path")
+    if path:  # a large payload on this host's disk: the job process maps it, nothing is copied here
+        with open(path, "rb") as handle:
+            size = wire.header_size(handle.read(8))
+            handle.seek(0)
+            payload = handle.read(size)
     versions = wire.header(payload).get("versions", {})
     mismatch = runtime_mismatch(versions)
     if mismatch is not None:
@@ -128,7 +134,7 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Em
     try:
         started = time.monotonic()
         # A process killed before it took the job is reported by the watch like any other.
-        proc.send_job({"job": job_id, "attempt": attempt, "limits": limits}, payload)
+        proc.send_job({"job": job_id, "attempt": attempt, "limits": limits}, b"" if path else payload)
         meta, blob, peak = _watch(proc, run, batcher, limits, started)
         wall = time.monotonic() - started
     finally:

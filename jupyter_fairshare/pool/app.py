@@ -64,7 +64,7 @@ def create_app(pool: Pool, lifespan=None) -> FastAPI:
             metrics.refused("metadata")
             await pool.writer(lambda c: jobs.refuse(c, who.tier, None, "metadata"))
             raise PoolError(422, _sentence(exc.errors())) from None
-        payload = await request.body()
+        payload = await pool.receive(request, who, spec)
         job = await pool.submit(who, spec, payload)
         metrics.accepted()
         if wait:

@@ -66,6 +66,7 @@ class PoolConfig:
     db_url: str | None = None
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     payload_limit: int = 2 * 10**9
+    spool_threshold: int = 1 << 20  # payloads above this are files in data_dir/spool, not rows
     default_max_cost: float = 1.0
     max_wall_seconds: float = 86400.0
     dask_address: str | None = None
@@ -101,6 +102,8 @@ def _apply(config: PoolConfig, raw: dict) -> PoolConfig:
     values = dict(raw)
     if "payload_limit" in values:
         values["payload_limit"] = parse_size(values["payload_limit"])
+    if "spool_threshold" in values:
+        values["spool_threshold"] = parse_size(values["spool_threshold"])
     if "worker_memory" in values:
         values["worker_memory"] = parse_size(values["worker_memory"])
     if "data_dir" in values:

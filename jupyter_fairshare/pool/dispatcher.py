@@ -10,8 +10,12 @@ attempt into a settlement. It never looks inside a payload or a result.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import socket
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from distributed import Client
 from distributed.protocol.pickle import dumps
@@ -25,6 +29,25 @@ log = logging.getLogger(__name__)
 TICK = 1.0
 SUSPECT_SECONDS = 10.0
 EVENT_GRACE = 2.0  # seconds a finished job's last output may take to arrive via the scheduler
+
+
+class WorkerError(Exception):
+    """Our own code failed on the worker (not the user's code, not the connection)."""
+
+
+def on_this_host(address: str) -> bool:
+    """Whether a worker address is on the pool's own machine (so it can read the spool)."""
+    host = urlsplit(address).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1") or host in _own_addresses()
+
+
+@functools.cache
+def _own_addresses() -> frozenset[str]:
+    name = socket.gethostname()
+    try:
+        return frozenset({name, *socket.gethostbyname_ex(name)[2]})
+    except OSError:
+        return frozenset({name})
 
 
 def site_of(worker_name: str, default: str) -> str:
@@ -142,6 +165,11 @@ class Dispatcher:
         if payload is None:
             payload = await asyncio.to_thread(self.pool.payload, job.id)
         limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": self.pool.wall_limit(job)}
+        if isinstance(payload, Path):
+            if on_this_host(start.node):  # the job process maps the spool file itself
+                limits["payload_path"], payload = str(payload), b""
+            else:
+                payload = await asyncio.to_thread(payload.read_bytes)
         call = asyncio.ensure_future(self._call(start.node, run_job_direct, job.id, attempt, payload, limits))
         self._futures[job.id] = call
         del payload
@@ -151,7 +179,15 @@ class Dispatcher:
             if job.attempt == attempt and job.state == "running" and not call.cancelled():
                 raise
             return
-        except Exception as exc:  # the worker side broke, not the user's code: run it again
+        except WorkerError as exc:  # our worker-side code failed on this job: running it again won't help
+            log.error("job %s attempt %d failed on its worker: %s", job.id, attempt, exc)
+            await self.pool.finish(job, attempt, {
+                "state": "failed", "reason": "worker error", "result": None, "cpu_seconds": 0.0,
+                "wall_seconds": 0.0, "peak_memory": 0,
+                "error": f"The worker could not run the job ({exc}); report this to the pool's operator."},
+                billed=False)
+            return
+        except Exception as exc:  # the worker or the connection to it broke: run it again
             log.warning("job %s attempt %d lost: %r", job.id, attempt, exc)
             if isinstance(exc, OSError):  # the connection broke: keep jobs off that worker for now
                 self._suspects[start.node] = time.monotonic() + SUSPECT_SECONDS
@@ -175,7 +211,7 @@ class Dispatcher:
         """Call ``function(*args)`` on ``worker`` directly (see ``execution.direct``)."""
         response = await self.client.rpc(worker).run(function=dumps(function), args=dumps(args), wait=True)
         if response.get("status") != "OK":
-            raise RuntimeError(f"worker {worker} failed to run {function.__name__}: {response.get('exception')!r}")
+            raise WorkerError(response.get("text") or "unknown error")
         return response["result"]
 
     def _on_worker_event(self, event) -> None:

@@ -10,6 +10,7 @@ unique index on job and kind backs this up in the store itself).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, insert, select, update
@@ -61,7 +62,11 @@ class LiveJob:
                          self.submitted_at, self.site_request)
 
 
-def admit(connection: Connection, items: list[tuple[LiveJob, bytes, dict]]) -> list[tuple[str, float, events.Event | None]]:
+def payload_size(payload: bytes | Path) -> int:
+    return payload.stat().st_size if isinstance(payload, Path) else len(payload)
+
+
+def admit(connection: Connection, items: list[tuple[LiveJob, bytes | Path, dict]]) -> list[tuple[str, float, events.Event | None]]:
     """Hold each job's max cost and store it, or refuse it, for a whole batch of submissions.
 
     One batch costs a handful of multi-row statements, whatever its size. Each item's result
@@ -95,9 +100,10 @@ def admit(connection: Connection, items: list[tuple[LiveJob, bytes, dict]]) -> l
             "id": job.id, "account_id": job.account, "name": job.name, "kind": job.kind, "state": QUEUED,
             "cpus": job.cpus, "memory": job.memory, "gpus": job.gpus, "max_cost": job.max_cost, "hold": job.hold,
             "deadline": job.deadline, "site_request": job.site_request, "attempt": 0,
-            "submitted_at": job.submitted_at, "cost": 0.0, "meta": meta, "payload_size": len(payload),
+            "submitted_at": job.submitted_at, "cost": 0.0, "meta": meta, "payload_size": payload_size(payload),
         })
-        blob_rows.append({"job_id": job.id, "kind": "payload", "data": payload})
+        stored = {"data": None, "path": str(payload)} if isinstance(payload, Path) else {"data": payload, "path": None}
+        blob_rows.append({"job_id": job.id, "kind": "payload", **stored})
         event_rows.append({"job_id": job.id, "account_id": job.account, "type": QUEUED, "data": {"state": QUEUED},
                            "ts": job.submitted_at})
         results.append(("accepted", balance, len(event_rows) - 1))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import uuid
+from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
@@ -169,12 +171,44 @@ class Pool:
 
     # -- jobs -------------------------------------------------------------------------
 
-    async def submit(self, principal: accounts.Principal, spec: JobSpec, payload: bytes) -> dict:
-        if len(payload) > self.config.payload_limit:
+    async def receive(self, request, principal: accounts.Principal, spec: JobSpec) -> bytes | Path:
+        """The request's payload: bytes when small, else streamed into a spool file as it
+        arrives, so a large payload is never held whole in the pool's memory."""
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > self.config.payload_limit:
             await self.writer(lambda c: jobs.refuse(c, principal.tier, spec.site, "payload too large"))
-            raise PoolError(413, f"The payload is {_size(len(payload))} but this pool accepts at most "
+            raise PoolError(413, f"The payload is {_size(declared)} but this pool accepts at most "
                                  f"{_size(self.config.payload_limit)}; send less data, e.g. load it on the worker.",
-                            limit=self.config.payload_limit, size=len(payload))
+                            limit=self.config.payload_limit, size=declared)
+        if declared <= self.config.spool_threshold:
+            return await request.body()
+        self.spool.mkdir(parents=True, exist_ok=True)
+        path = self.spool / f"{uuid.uuid4().hex}.part"
+        try:
+            with open(path, "wb") as handle:
+                async for chunk in request.stream():
+                    handle.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+    async def submit(self, principal: accounts.Principal, spec: JobSpec, payload: bytes | Path) -> dict:
+        size = jobs.payload_size(payload)
+        if size > self.config.payload_limit:
+            if isinstance(payload, Path):
+                payload.unlink(missing_ok=True)
+            await self.writer(lambda c: jobs.refuse(c, principal.tier, spec.site, "payload too large"))
+            raise PoolError(413, f"The payload is {_size(size)} but this pool accepts at most "
+                                 f"{_size(self.config.payload_limit)}; send less data, e.g. load it on the worker.",
+                            limit=self.config.payload_limit, size=size)
+        try:
+            return await self._admit(principal, spec, payload)
+        finally:
+            if isinstance(payload, Path):
+                payload.unlink(missing_ok=True)  # renamed to the job's own file when admitted
+
+    async def _admit(self, principal: accounts.Principal, spec: JobSpec, payload: bytes | Path) -> dict:
         if spec.site is not None and spec.site not in self.sites:
             raise PoolError(422, f"There is no site named {spec.site!r}; the sites are {', '.join(self.sites)}.")
         if spec.id is not None and spec.id in self.live and self.live[spec.id].account == principal.id:
@@ -196,7 +230,18 @@ class Pool:
             await self.writer(lambda c: jobs.refuse(c, principal.tier, spec.site, "resources"))
             raise PoolError(422, _no_fit(job, nodes))
         meta = {"versions": spec.versions, "notebook": spec.notebook, "cell": spec.cell}
+        linked = False
+        if isinstance(payload, Path):
+            spooled = self.spool / f"{job.id}.payload"
+            try:
+                os.link(payload, spooled)  # the job's own name, kept if it is admitted
+                linked = True
+            except FileExistsError:  # a resubmission: admission below says whose it is
+                pass
+            payload = spooled
         outcome, balance, event = await self.writer.batched(jobs.admit, (job, payload, meta))
+        if outcome != "accepted" and linked:
+            payload.unlink(missing_ok=True)
         if outcome == "exists":
             return self.view(job.id, principal)
         if outcome == "conflict":
@@ -205,7 +250,7 @@ class Pool:
             raise PoolError(402, f"This job may cost up to {job.hold:.4f} credits (its max cost) but your balance is "
                                  f"{balance:.4f} credits; lower --max-cost or ask the pool's operator for a top-up.",
                             estimate=job.hold, balance=balance)
-        job.payload = payload if len(payload) <= KEEP_PAYLOAD else None
+        job.payload = payload if isinstance(payload, bytes) and len(payload) <= KEEP_PAYLOAD else None
         self.live[job.id] = job
         self.queue(job, now)
         out = self._with_standing(jobs.public_live(job), now)
@@ -273,11 +318,17 @@ class Pool:
             raise PoolError(409, f"Job {job_id} ended with {job['reason'] or job['state']} and left no result; see its error.")
         return data
 
-    def payload(self, job_id: str) -> bytes:
+    def payload(self, job_id: str) -> bytes | Path:
+        """A job's payload: its bytes, or the path of its spool file."""
         with self.engine.connect() as connection:
-            return connection.execute(
-                select(blobs.c.data).where(blobs.c.job_id == job_id, blobs.c.kind == "payload")
-            ).scalar_one()
+            data, path = connection.execute(
+                select(blobs.c.data, blobs.c.path).where(blobs.c.job_id == job_id, blobs.c.kind == "payload")
+            ).one()
+        return Path(path) if path else data
+
+    @property
+    def spool(self) -> Path:
+        return self.config.data_dir / "spool"
 
     async def cancel(self, job_id: str, principal: accounts.Principal) -> dict:
         self.view(job_id, principal)  # 404 for others' jobs
@@ -448,6 +499,7 @@ class Pool:
         written.add_done_callback(lambda f: f.exception() is None and self.hub.publish(f.result()))
 
     def _forget(self, job: LiveJob, event) -> None:
+        (self.spool / f"{job.id}.payload").unlink(missing_ok=True)  # a final job needs its payload no more
         job.state = event.type
         self.live.pop(job.id, None)
         self.hub.publish(event)

@@ -206,3 +206,22 @@ def test_a_queued_jobs_stream_tells_its_position_as_it_moves_up(account):
     assert positions[0] == 2 and positions[-1] == 1
     for job in [*blockers, ahead]:
         wait_for(account, job["id"])
+
+
+def test_a_large_payload_is_spooled_to_a_file_mapped_by_the_job_and_removed_after(pool_server, account):
+    import numpy as np
+
+    from jupyter_fairshare.wire import CallTask, dumps
+
+    def add_one_in_place(a):
+        a += 1  # inputs stay writable, as in a local run
+        return float(a.sum())
+
+    array = np.zeros(4 * 2**20 // 8)  # 4 MiB: over the 1 MiB spool threshold
+    response = account.post("/api/v1/jobs", params={"wait": 60}, content=dumps(CallTask(add_one_in_place, (array,))),
+                            headers={"Fairshare-Job": "{}"})
+    job = response.json()
+    assert job["state"] == "done", job
+    assert wire.loads(account.get(f"/api/v1/jobs/{job['id']}/result").content).value == array.size
+    spool = pool_server.data_dir / "spool"
+    assert not list(spool.glob(f"{job['id']}*")) and not list(spool.glob("*.part"))

@@ -77,7 +77,9 @@ blobs = Table(
     metadata,
     Column("job_id", String(32), ForeignKey("jobs.id"), primary_key=True),
     Column("kind", String(10), primary_key=True),
-    Column("data", LargeBinary, nullable=False),
+    Column("data", LargeBinary),
+    # A payload too large to keep in a row is a file in the pool's spool directory.
+    Column("path", String(1000)),
 )
 
 events = Table(
