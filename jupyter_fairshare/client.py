@@ -177,10 +177,18 @@ class Client:
         raise_for_response(response, payload_size)
         return response
 
-    def submit(self, payload: bytes, meta: dict[str, Any], wait: float | None = None) -> dict[str, Any]:
-        """Submit a payload; with ``wait``, hold the request until the job ends or that many seconds pass."""
+    def submit(self, payload: bytes, meta: dict[str, Any], wait: float | None = None,
+               payload_file: str | None = None) -> dict[str, Any]:
+        """Submit a payload; with ``wait``, hold the request until the job ends or that many seconds pass.
+
+        ``payload_file`` names a payload already written into the pool's spool (same host).
+        """
         params = {"wait": wait} if wait else None
         timeout = httpx.Timeout(READ_TIMEOUT + (wait or 0), connect=CONNECT_TIMEOUT)
+        if payload_file is not None:
+            return self._send("POST", "/jobs", content=b"", params=params, timeout=timeout, headers={
+                "Content-Type": "application/octet-stream", "Fairshare-Job": json.dumps(meta),
+                "Fairshare-Payload-File": payload_file}).json()
         return self._send(
             "POST",
             "/jobs",
@@ -216,6 +224,15 @@ class Client:
     def account(self) -> dict[str, Any]:
         """This account: tier, shares, credits, held, balance, usage."""
         return self._send("GET", "/account").json()
+
+    def spool(self) -> dict[str, Any]:
+        """Where a client on the pool's host may write a large payload."""
+        return self._send("GET", "/spool").json()
+
+    def on_this_host(self) -> bool:
+        """Whether the pool's URL points at this machine (loopback)."""
+        host = httpx.URL(self.url).host
+        return host in ("127.0.0.1", "localhost", "::1")
 
     def public(self, view: str) -> Any:
         """A public view: prices, sites, queue, stats or reservations."""

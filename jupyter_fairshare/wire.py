@@ -108,8 +108,12 @@ def runtime_versions() -> dict[str, str]:
     }
 
 
-def dumps(obj: Any, **header: Any) -> bytes:
-    """Serialise ``obj`` into one blob; extra keyword arguments go into the header."""
+def frames(obj: Any, **header: Any) -> tuple[dict, list]:
+    """``obj`` as the pieces of a blob, not yet joined: (header, buffers).
+
+    Writing the pieces one after another (to a file, a socket) copies a large array once;
+    :func:`dumps` joins them into one bytes object, which is also a single copy.
+    """
     buffers: list[pickle.PickleBuffer] = []
     stream = cloudpickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
     raws = [b.raw() for b in buffers]
@@ -121,14 +125,12 @@ def dumps(obj: Any, **header: Any) -> bytes:
         **header,
     }
     encoded = json.dumps(head, separators=(",", ":")).encode()
-    out = bytearray(len(MAGIC) + _HEADER_LEN.size + len(encoded) + sum(head["frames"]))
-    view = memoryview(out)
-    pos = 0
-    for chunk in (MAGIC, _HEADER_LEN.pack(len(encoded)), encoded, stream, *raws):
-        n = len(chunk) if not isinstance(chunk, memoryview) else chunk.nbytes
-        view[pos : pos + n] = chunk if not isinstance(chunk, memoryview) else chunk.cast("B")
-        pos += n
-    return bytes(out)
+    return head, [MAGIC, _HEADER_LEN.pack(len(encoded)), encoded, stream, *raws]
+
+
+def dumps(obj: Any, **header: Any) -> bytes:
+    """Serialise ``obj`` into one blob; extra keyword arguments go into the header."""
+    return b"".join(frames(obj, **header)[1])
 
 
 def _split(view: memoryview) -> tuple[dict, int]:
@@ -137,6 +139,10 @@ def _split(view: memoryview) -> tuple[dict, int]:
     (n,) = _HEADER_LEN.unpack_from(view, len(MAGIC))
     start = len(MAGIC) + _HEADER_LEN.size
     return json.loads(bytes(view[start : start + n])), start + n
+
+
+def size(pieces: list) -> int:
+    return sum(memoryview(piece).nbytes for piece in pieces)
 
 
 def header_size(prefix: bytes) -> int:

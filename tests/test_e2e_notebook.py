@@ -69,3 +69,16 @@ def test_dask_compute_runs_the_graph_as_one_job(pool):
 def test_a_bad_token_is_refused_with_a_clear_error(pool):
     with pytest.raises(fs.BadToken):
         fs.connect(pool.url, "not-a-token").account()
+
+
+def test_a_large_argument_is_written_into_a_local_pools_spool_instead_of_uploaded(pool, pool_server):
+    import numpy as np
+
+    def total(a):
+        return float(a.sum())
+
+    array = np.ones(16 * 2**20 // 8)  # 16 MiB, over the client's spool threshold
+    job = pool.submit(total, array)
+    assert job.result(timeout=120) == array.size
+    spool = pool_server.data_dir / "spool"
+    assert spool.is_dir() and not list(spool.glob("*.part")) and not list(spool.glob(f"{job.id}*"))

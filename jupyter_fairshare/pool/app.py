@@ -109,6 +109,12 @@ def create_app(pool: Pool, lifespan=None) -> FastAPI:
         """Server-sent events of all this account's jobs, live."""
         return _sse(pool.hub.account_stream(who.id))
 
+    @app.get("/api/v1/spool", tags=["jobs"])
+    async def spool(who: accounts.Principal = Depends(principal)):
+        """Where a client on the pool's own host may write a large payload (then submit it by
+        naming the file in the Fairshare-Payload-File header, with an empty body)."""
+        return pool.spool_info()
+
     @app.get("/api/v1/account", response_model=Account, tags=["account"])
     async def account(who: accounts.Principal = Depends(principal)):
         """This account's tier, shares, credits, holds and usage."""

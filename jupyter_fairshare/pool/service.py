@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -40,6 +42,7 @@ from .store.writer import Writer
 
 log = logging.getLogger(__name__)
 EXPECTED_RUN = 60.0  # seconds a deadline job is assumed to need when choosing its window
+SPOOL_NAME = re.compile(r"[0-9a-f]{32}\.part")
 KEEP_PAYLOAD = 64 * 1024  # small payloads stay in memory until dispatch, sparing a store read
 LIVE_STANDINGS = 50  # queue length up to which positions are computed per request
 
@@ -174,6 +177,8 @@ class Pool:
     async def receive(self, request, principal: accounts.Principal, spec: JobSpec) -> bytes | Path:
         """The request's payload: bytes when small, else streamed into a spool file as it
         arrives, so a large payload is never held whole in the pool's memory."""
+        if name := request.headers.get("fairshare-payload-file"):
+            return self._adopt(name, principal, spec)
         declared = int(request.headers.get("content-length") or 0)
         if declared > self.config.payload_limit:
             await self.writer(lambda c: jobs.refuse(c, principal.tier, spec.site, "payload too large"))
@@ -192,6 +197,23 @@ class Pool:
             path.unlink(missing_ok=True)
             raise
         return path
+
+    def _adopt(self, name: str, principal: accounts.Principal, spec: JobSpec) -> Path:
+        """A payload a client on this host wrote straight into the spool (see ``spool_info``).
+
+        Only a bare ``<32 hex>.part`` name in the spool is accepted, and only a regular file,
+        so a request cannot point the pool at anything else on the machine.
+        """
+        path = self.spool / name
+        if not SPOOL_NAME.fullmatch(name) or not path.is_file() or path.is_symlink():
+            raise PoolError(422, f"No spooled payload named {name!r}; write it into the spool directory "
+                                 "GET /api/v1/spool names, or send the payload as the request body.")
+        return path
+
+    def spool_info(self) -> dict:
+        """Where a client on the pool's own host may write a large payload instead of uploading it."""
+        self.spool.mkdir(parents=True, exist_ok=True)
+        return {"path": str(self.spool), "host": socket.gethostname(), "threshold": self.config.spool_threshold}
 
     async def submit(self, principal: accounts.Principal, spec: JobSpec, payload: bytes | Path) -> dict:
         size = jobs.payload_size(payload)

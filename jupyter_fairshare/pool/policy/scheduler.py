@@ -3,18 +3,12 @@
 Deterministic and in memory; every time is passed in, nothing reads a clock. The state is
 kept so that one decision costs ``O(log)`` in the queue instead of a sort of it:
 
-- Queued jobs live in per-account FIFO queues, one per *shape* (tier, CPUs, memory, GPUs,
-  site, expected run time). All jobs of one queue share their account's fair-share factor,
-  so the oldest is the queue's best; all jobs of one shape fit exactly where the others
-  fit, so a shape that cannot start now is set aside whole for the rest of a decision.
-- Each shape keeps its queues' heads in two heaps. A head younger than ``max_age`` has
-  priority ``wF*F - wA*submitted/max_age + wA*now/max_age``; the last term is common to
-  all, so the key without it never changes as time passes. An older head has the
-  time-free priority ``wF*F + wA``. Heads move to the second heap as they reach
-  ``max_age`` (a heap by submission time says when). Above the shapes, one heap per tier
-  class and age kind lists each shape's best head, so the next job is an ``O(log)`` pop.
+- Queued jobs and the heaps that order them live in :mod:`.heads`: per-account FIFO
+  queues by shape, shapes by size group, groups by tier class and age kind, so the next
+  job is an ``O(log)`` pop and a size that cannot start now is set aside whole.
 - A job starting or ending changes only its account's factor, so only that account's
-  queues are re-keyed. See :mod:`.fairshare` for the pool-wide normaliser.
+  queues are re-keyed. Each account keeps its factor, recomputed only when its usage or
+  the pool-wide normaliser changes (see :mod:`.fairshare` for the normaliser).
 - Effective usage counts running jobs: a start charges its expected billing units at once,
   replaced by the real usage when it ends, so two equal accounts saturating a pool take
   turns instead of one winning every slot until its first job ends.
@@ -28,14 +22,13 @@ start back, and its age keeps counting.
 from __future__ import annotations
 
 import bisect
-import heapq
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from . import standings as _standings
 from .estimates import RuntimeStats
 from .fairshare import billing_units, fairshare_factor
+from .heads import Account, HeadIndex, Queue, Shape
 from .placement import Free, first_fit, fits_somewhere, has_room, order_nodes
 from .reserve import reserve_active
 from .shadow import Reservation, ShadowIndex, end_entry
@@ -50,39 +43,9 @@ from .types import (
     Start,
 )
 
-Shape = tuple[str, float, int, int, "str | None", float]
 # Rescale stored usage before 2^(elapsed/half_life) could overflow a float.
 _REBASE_HALF_LIVES = 512.0
 _EPS = 1e-9
-
-
-@dataclass(slots=True, eq=False)
-class _Account:
-    name: str
-    tier: str
-    shares: float
-    recorded: float = 0.0  # decayed usage, scaled to the reference time
-    pending: float = 0.0  # expected usage of running jobs, same scale
-    queues: list[_Queue] = field(default_factory=list)
-    epoch: int = 0  # bumped when its factor fell and its queues were left to re-key lazily
-
-
-@dataclass(slots=True, eq=False)
-class _Queue:
-    account: _Account
-    shape: _Shape
-    jobs: list[tuple[float, str]] = field(default_factory=list)
-    version: int = 0
-    epoch: int = 0  # the account epoch its live heap entry was keyed at
-
-
-@dataclass(slots=True, eq=False)
-class _Shape:
-    key: Shape
-    newcomer: bool
-    heaps: tuple[list, list] = field(default_factory=lambda: ([], []))  # young, old
-    listed: list = field(default_factory=lambda: [None, None])  # the entry standing for it in the tops
-    blocked: int = 0  # the decision stamp it was set aside in
 
 
 class Scheduler:
@@ -103,19 +66,12 @@ class Scheduler:
         self._used: dict[str, Free] = {}
         self._ends: dict[str, list[tuple]] = {}  # per node: (expected end, id, cpus, memory, gpus), sorted
         self._fits: dict[Shape, bool] = {}
-        self._alike: dict[tuple, list[_Shape]] = {}
         self._capacity: Free = (0.0, 0, 0)
         self._shadows = ShadowIndex()
-        self._accounts: dict[str, _Account] = {}
-        self._queued: dict[str, QueuedJob] = {}
-        self._queue_of: dict[str, _Queue] = {}
-        self._queues: dict[tuple[str, Shape], _Queue] = {}
-        self._shapes: dict[Shape, _Shape] = {}
-        self._tops: dict[tuple[bool, int], list] = {(n, k): [] for n in (True, False) for k in (0, 1)}
-        self._aging: list = []
-        self._stamp = 1  # odd while no decision runs, so no shape counts as blocked
-        self._aside: list[tuple[tuple, int]] = []
-        self._larger: dict[tuple, list[_Shape]] = {}
+        self._accounts: dict[str, Account] = {}
+        self._heads = HeadIndex(config)
+        self._queued: dict[str, QueuedJob] = self._heads.queued  # shared, never rebound
+        self._queue_of: dict[str, Queue] = self._heads.queue_of
         self._rank: dict[str, int] = {}
         self._running: dict[str, tuple[RunningJob, float]] = {}
         self._runtimes = RuntimeStats()
@@ -125,6 +81,8 @@ class Scheduler:
         self._total_shares = 0.0
         self._norm_usage = 0.0
         self._norm_shares = 0.0
+        self._usage_band = (0.0, 0.0)  # total usage within this band needs no renormalising
+        self._shares_band = (0.0, 0.0)
         self._newcomers_waiting = 0
         self._newcomer_cpus = 0.0
         self._version = 0
@@ -155,7 +113,7 @@ class Scheduler:
     def factor(self, account: str) -> float:
         """An account's fair-share factor as the scheduler currently orders by it."""
         acc = self._accounts.get(account)
-        return 1.0 if acc is None else self._factor(acc)
+        return 1.0 if acc is None else acc.factor
 
     # ----------------------------------------------------------------- telling it what happens
 
@@ -176,7 +134,7 @@ class Scheduler:
         )
         self._fits = {}
         self._shadows.reset(self._ordered)
-        self._changed()
+        self._version += 1
 
     def set_account(self, account: AccountState, usage_at: float) -> None:
         """Create or update an account; ``usage`` counts as recorded at ``usage_at``."""
@@ -194,37 +152,20 @@ class Scheduler:
         if job.id in self._queued or job.id in self._running:
             raise ValueError(f"Job {job.id} is already known to the scheduler; remove it before queueing it again.")
         self._time(job.submitted_at)
-        acc = self._account(job.account, job.tier)
-        key: Shape = (job.tier, float(job.cpus), int(job.memory), int(job.gpus), job.site, float(job.expected_seconds))
-        queue = self._queues.get((acc.name, key))
-        if queue is None:
-            shape = self._shapes.get(key)
-            if shape is None:
-                shape = self._shapes[key] = _Shape(key, job.tier == self.config.newcomer_tier)
-                self._alike.setdefault(key[1:5], []).append(shape)
-                self._larger = {}
-            queue = self._queues[(acc.name, key)] = _Queue(acc, shape)
-            acc.queues.append(queue)
-        old_head = self._head(queue)
-        entry = (job.submitted_at, job.id)
-        heapq.heappush(queue.jobs, entry)
-        self._queued[job.id] = job
-        self._queue_of[job.id] = queue
-        if queue.shape.newcomer:
+        queue = self._heads.add(job, self._account(job.account, job.tier))
+        if queue.shape.group.newcomer:
             self._newcomers_waiting += 1
-        if old_head is None or entry < old_head:
-            self._index(queue)
-        self._changed()
+        self._version += 1
 
     def remove(self, job_id: str) -> None:
         """Forget a job: cancelled while queued, or a running job's record dropped (no usage)."""
         if job_id in self._queued:
             queue = self._queue_of[job_id]
-            was_head = self._head(queue) == (self._queued[job_id].submitted_at, job_id)
+            was_head = self._heads.head(queue) == (self._queued[job_id].submitted_at, job_id)
             self._unqueue(job_id)
             if was_head:
-                self._index(queue)
-            self._changed()
+                self._heads.index(queue)
+            self._version += 1
         elif job_id in self._running:
             self._release(job_id, 0.0, None)
 
@@ -248,17 +189,21 @@ class Scheduler:
     def decide(self, now: float) -> list[Start]:
         """Every start that should happen now, in priority order; started jobs become running."""
         self._time(now)
-        self._age(now)
-        self._stamp += 1
+        heads = self._heads
+        heads.age(now)
+        heads.begin()
+        cfg = self.config
         starts: list[Start] = []
         blocked_job: QueuedJob | None = None
         reservation: Reservation | None = None
         looked = 0
-        while self._open and looked <= self.config.backfill_depth:
-            best = self._best(now)
-            if best is None:
+        depth = cfg.backfill_depth
+        # Only a start changes what the reserve reads, so it is checked once per start.
+        lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
+        while self._open and looked <= depth:
+            entry = heads.best(now, lift)
+            if entry is None:
                 break
-            entry, kind = best
             queue = entry[4]
             job = self._queued[entry[2]]
             fitting = node = first_fit(job, self._open, self._free)
@@ -271,14 +216,14 @@ class Scheduler:
                 if blocked_job is None and self._fits_somewhere(job):
                     blocked_job = job
                 if fitting is None:  # nothing this size or larger fits now, whatever its length
-                    self._block_at_least(queue.shape.key[1:5])
+                    heads.block_at_least(queue.shape.group.size)
                 else:  # it fits only on the reserved node: so would nothing as large and as long
-                    self._block_at_least(queue.shape.key[1:5], job.expected_seconds)
+                    heads.block_at_least(queue.shape.group.size, job.expected_seconds)
                 looked += 1
                 continue
             starts.append(self._start(job, node, now))
-        self._stamp += 1
-        self._unblock()
+            lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
+        heads.end()
         return starts
 
     # ----------------------------------------------------------------- explaining
@@ -346,7 +291,7 @@ class Scheduler:
         elif (t - self._t0) / self.config.half_life > _REBASE_HALF_LIVES:
             self._rebase(t)
         if t > self._now:
-            self._now = t
+            self._now = self._heads.now = t
 
     def _scale(self, t: float) -> float:
         self._time(t)
@@ -364,222 +309,62 @@ class Scheduler:
         self._total_usage = sum(acc.recorded + acc.pending for acc in self._accounts.values())
         self._renormalise()
 
-    def _account(self, name: str, tier: str) -> _Account:
+    def _account(self, name: str, tier: str) -> Account:
         acc = self._accounts.get(name)
         if acc is None:
-            acc = self._accounts[name] = _Account(name, tier, 1.0)
+            acc = self._accounts[name] = Account(name, tier, 1.0)
             self._total_shares += 1.0
         return acc
 
-    def _factor(self, acc: _Account) -> float:
-        return fairshare_factor(acc.recorded + acc.pending, acc.shares, self._norm_usage, self._norm_shares)
+    def _account_changed(self, acc: Account, before: float | None) -> None:
+        """Recompute the account's kept factor after its usage changed, and re-key its queues:
+        now if the factor may have risen, lazily if it fell.
 
-    def _account_changed(self, acc: _Account, before: float | None) -> None:
-        """Re-key an account's queues: now if its factor may have risen, lazily if it fell.
-
-        A fallen factor leaves its heap entries as upper bounds, which :meth:`_top` re-keys
-        when they surface; that keeps a start from touching every queue of its account.
+        The factor is kept on the account because every key of its queues and every
+        comparison here reads it, while it changes only with the account's own usage or the
+        normaliser. A fallen factor leaves its heap entries as upper bounds, which
+        :meth:`.HeadIndex._top` re-keys when they surface; that keeps a start from touching
+        every queue of its account.
         """
+        acc.factor = fairshare_factor(acc.recorded + acc.pending, acc.shares, self._norm_usage, self._norm_shares)
         if self._drifted():
             self._renormalise()
-        elif before is not None and self._factor(acc) <= before:
+        elif before is not None and acc.factor <= before:
             acc.epoch += 1
         else:
+            index = self._heads.index
             for queue in acc.queues:
-                self._index(queue)
-        self._changed()
+                index(queue)
+        self._version += 1
 
     def _drifted(self) -> bool:
-        tol = self.config.renormalise
+        """Whether the totals left the band around the normaliser (``renormalise`` wide)."""
         if self._norm_usage <= 0:
             return self._total_usage > 0
-        return (
-            abs(self._total_usage - self._norm_usage) > tol * self._norm_usage
-            or abs(self._total_shares - self._norm_shares) > tol * max(self._norm_shares, _EPS)
-        )
+        lo, hi = self._usage_band
+        if not lo <= self._total_usage <= hi:
+            return True
+        lo, hi = self._shares_band
+        return not lo <= self._total_shares <= hi
 
     def _renormalise(self) -> None:
         """Fix a new pool-wide scale for the fair-share factor and re-key every queue."""
-        self._norm_usage = max(self._total_usage, 0.0)
-        self._norm_shares = self._total_shares
-        cfg = self.config
-        factors = {name: self._factor(acc) for name, acc in self._accounts.items()}
-        for shape in self._shapes.values():
-            shape.heaps = ([], [])
-        aging = []
-        limit = self._now - cfg.max_age
-        for queue in self._queues.values():
-            queue.version += 1
-            queue.epoch = queue.account.epoch
-            head = self._head(queue)
-            if head is None:
-                continue
-            t, job_id = head
-            f = factors[queue.account.name]
-            if cfg.max_age > 0 and t > limit:
-                key = cfg.fairshare_weight * f - cfg.age_weight * t / cfg.max_age
-                queue.shape.heaps[0].append((-key, t, job_id, queue.version, queue))
-                aging.append((t, job_id, queue.version, queue))
-            else:
-                queue.shape.heaps[1].append((-(cfg.fairshare_weight * f + cfg.age_weight), t, job_id, queue.version, queue))
-        heapq.heapify(aging)
-        self._aging = aging
-        tops: dict[tuple[bool, int], list] = {key: [] for key in self._tops}
-        for shape in self._shapes.values():
-            for kind in (0, 1):
-                heapq.heapify(shape.heaps[kind])
-                top = shape.heaps[kind][0] if shape.heaps[kind] else None
-                shape.listed[kind] = top
-                if top is not None:
-                    tops[(shape.newcomer, kind)].append(top)
-        for key, heap in tops.items():
-            heapq.heapify(heap)
-            self._tops[key] = heap
-        self._aside = []
+        self._norm_usage = norm = max(self._total_usage, 0.0)
+        self._norm_shares = shares = self._total_shares
+        tol = self.config.renormalise
+        self._usage_band = (norm - tol * norm, norm + tol * norm)
+        spread = tol * max(shares, _EPS)
+        self._shares_band = (shares - spread, shares + spread)
+        for acc in self._accounts.values():
+            acc.factor = fairshare_factor(acc.recorded + acc.pending, acc.shares, norm, shares)
+        self._heads.rebuild()
 
-    # ----------------------------------------------------------------- internals: queues and heaps
-
-    def _head(self, queue: _Queue) -> tuple[float, str] | None:
-        jobs = queue.jobs
-        while jobs:
-            t, job_id = jobs[0]
-            if self._queue_of.get(job_id) is queue and self._queued[job_id].submitted_at == t:
-                return jobs[0]
-            heapq.heappop(jobs)
-        return None
-
-    def _index(self, queue: _Queue) -> None:
-        """(Re)insert a queue's head into its shape's heaps under its current key."""
-        queue.version += 1
-        queue.epoch = queue.account.epoch
-        head = self._head(queue)
-        if head is None:
-            return
-        t, job_id = head
-        cfg = self.config
-        f = self._factor(queue.account)
-        if cfg.max_age > 0 and t > self._now - cfg.max_age:
-            key = cfg.fairshare_weight * f - cfg.age_weight * t / cfg.max_age
-            self._list(queue.shape, 0, (-key, t, job_id, queue.version, queue))
-            heapq.heappush(self._aging, (t, job_id, queue.version, queue))
-        else:
-            self._list(queue.shape, 1, (-(cfg.fairshare_weight * f + cfg.age_weight), t, job_id, queue.version, queue))
-
-    def _list(self, shape: _Shape, kind: int, entry: tuple) -> None:
-        """Push a head into its shape; list it above the shapes if it beats the listed one.
-
-        A shape set aside in this decision is listed too: it is set aside again when it
-        surfaces, which costs less than keeping its listing out of the heap.
-        """
-        heapq.heappush(shape.heaps[kind], entry)
-        listed = shape.listed[kind]
-        if listed is None or entry < listed:
-            shape.listed[kind] = entry
-            heapq.heappush(self._tops[(shape.newcomer, kind)], entry)
-
-    def _age(self, now: float) -> None:
-        """Move heads that reached ``max_age`` to the saturated heaps."""
-        limit = now - self.config.max_age
-        aging = self._aging
-        while aging and aging[0][0] <= limit:
-            _, _, version, queue = heapq.heappop(aging)
-            if version == queue.version:
-                self._index(queue)
-
-    def _top(self, heap: list) -> tuple | None:
-        """A heap's best live entry, re-keying entries whose account's factor fell since."""
-        while heap:
-            entry = heap[0]
-            queue = entry[4]
-            if entry[3] != queue.version:
-                heapq.heappop(heap)
-            elif queue.epoch != queue.account.epoch:
-                self._index(queue)
-            else:
-                return entry
-        return None
-
-    def _top_of(self, newcomer: bool, kind: int) -> tuple | None:
-        """The best live head of one tier class and age kind, cleaning stale listings.
-
-        A listing of a shape set aside in this decision leaves the heap until the decision
-        ends (:meth:`_unblock`), so only shapes that surface cost anything to set aside.
-        """
-        tops = self._tops[(newcomer, kind)]
-        stamp = self._stamp
-        while tops:
-            entry = tops[0]
-            shape = entry[4].shape
-            if entry is not shape.listed[kind]:
-                heapq.heappop(tops)
-                continue
-            if shape.blocked == stamp:
-                heapq.heappop(tops)
-                self._aside.append((entry, kind))
-                continue
-            queue = entry[4]
-            heap = shape.heaps[kind]
-            if heap[0] is entry and entry[3] == queue.version and queue.epoch == queue.account.epoch:
-                return entry  # the common case, without a call
-            current = self._top(heap)
-            if current is entry:
-                return entry
-            heapq.heappop(tops)
-            shape.listed[kind] = current
-            if current is not None:
-                heapq.heappush(tops, current)
-        return None
-
-    def _best(self, now: float) -> tuple[tuple, int] | None:
-        """The queue whose head goes next: reserve first, then priority, submission, id."""
-        cfg = self.config
-        lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
-        shift = cfg.age_weight * now / cfg.max_age if cfg.max_age > 0 else 0.0
-        best_rank: tuple | None = None
-        best: tuple[tuple, int] | None = None
-        for newcomer in (True, False):
-            boost = -1 if lift and newcomer else 0
-            for kind in (0, 1):
-                entry = self._top_of(newcomer, kind)
-                if entry is None:
-                    continue
-                rank = (boost, entry[0] - (shift if kind == 0 else 0.0), entry[1], entry[2])
-                if best_rank is None or rank < best_rank:
-                    best_rank, best = rank, (entry, kind)
-        return best
-
-    def _block_at_least(self, size: tuple, seconds: float = 0.0) -> None:
-        """Set aside, for the rest of this decision, every shape at least this large (and
-        this long) at the same place: none of them can start now either."""
-        larger = self._larger.get((size, seconds))
-        if larger is None:
-            cpus, memory, gpus, site = size
-            larger = self._larger[(size, seconds)] = [
-                shape
-                for (c, m, g, where), shapes in self._alike.items()
-                if c >= cpus and m >= memory and g >= gpus and (site is None or where == site)
-                for shape in shapes
-                if shape.key[5] >= seconds
-            ]
-        stamp = self._stamp
-        for shape in larger:
-            shape.blocked = stamp
-
-    def _unblock(self) -> None:
-        """List again the shapes whose listing was set aside, unless a newer one replaced it."""
-        aside, self._aside = self._aside, []
-        for entry, kind in aside:
-            shape = entry[4].shape
-            if shape.listed[kind] is entry:
-                current = self._top(shape.heaps[kind])
-                shape.listed[kind] = current
-                if current is not None:
-                    heapq.heappush(self._tops[(shape.newcomer, kind)], current)
+    # ----------------------------------------------------------------- internals: queues
 
     def _unqueue(self, job_id: str) -> QueuedJob:
         job = self._queued.pop(job_id)
         queue = self._queue_of.pop(job_id)
-        if queue.shape.newcomer:
+        if queue.shape.group.newcomer:
             self._newcomers_waiting -= 1
         return job
 
@@ -595,12 +380,11 @@ class Scheduler:
     def _start(self, job: QueuedJob, node: Node, now: float) -> Start:
         self._unqueue(job.id)
         run = RunningJob(job.id, job.account, job.tier, job.cpus, job.memory, job.gpus, node.name, now, job.expected_seconds)
-        acc = self._accounts[job.account]
-        before = self._factor(acc)
+        before = self._accounts[job.account].factor
         self._account_changed(self._hold(run), before)
         return Start(job.id, node.name, node.site)
 
-    def _hold(self, job: RunningJob) -> _Account:
+    def _hold(self, job: RunningJob) -> Account:
         acc = self._account(job.account, job.tier)
         charge = billing_units(job.cpus, job.memory, job.gpus, job.expected_seconds, self.config) * self._scale(job.started_at)
         self._running[job.id] = (job, charge)
@@ -617,7 +401,7 @@ class Scheduler:
         ends = self._ends[job.node]
         del ends[bisect.bisect_left(ends, end_entry(job))]
         acc = self._accounts[job.account]
-        before = self._factor(acc)
+        before = acc.factor
         acc.pending = max(acc.pending - charge, 0.0)
         self._total_usage -= charge
         if now is not None and usage > 0:
@@ -664,16 +448,13 @@ class Scheduler:
 
     # ----------------------------------------------------------------- internals: standings
 
-    def _changed(self) -> None:
-        self._version += 1
-
     def _snap(self, now: float) -> _standings.Snapshot:
         snap = self._snapshot
         if snap is not None and snap.version == self._version and abs(now - snap.now) <= self.config.standing_staleness:
             return snap
         cfg = self.config
         lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
-        factors = {name: self._factor(acc) for name, acc in self._accounts.items()}
+        factors = {name: acc.factor for name, acc in self._accounts.items()}
         snap = self._snapshot = _standings.build(
             self._version, now, cfg, self._queued.values(), (job for job, _ in self._running.values()),
             factors, lift, self._capacity, self._runtimes,

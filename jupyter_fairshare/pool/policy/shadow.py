@@ -26,6 +26,10 @@ from .placement import Free, has_room
 from .types import Node, RunningJob
 
 Request = tuple[float, int, int, "str | None"]
+# Touched nodes are logged once and read by each board when it is next asked, instead of
+# being added to every board's dirty set at every start and end; past this length the log
+# is folded into the boards' sets so it stays short.
+_LOG_LIMIT = 4096
 
 
 @dataclass(slots=True)
@@ -42,6 +46,7 @@ class _Board:
     heap: list[tuple[float, int, int, str]] = field(default_factory=list)
     values: dict[str, tuple[int, float, tuple[float, float, float]]] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
+    seen: int = 0  # how much of the index's touch log is already in ``dirty``
 
 
 class ShadowIndex:
@@ -52,18 +57,25 @@ class ShadowIndex:
         self._versions: dict[str, int] = {}
         self._rank: dict[str, int] = {}
         self._nodes: list[Node] = []
+        self._log: list[str] = []
 
     def reset(self, ordered: Sequence[Node]) -> None:
         """Capacity changed: forget everything, remember the nodes in preference order."""
         self._boards = {}
+        self._log = []
         self._nodes = list(ordered)
         self._rank = {node.name: i for i, node in enumerate(ordered)}
 
     def touch(self, node: str) -> None:
         """A job started or ended on ``node``."""
         self._versions[node] = self._versions.get(node, 0) + 1
-        for board in self._boards.values():
-            board.dirty.add(node)
+        log = self._log
+        log.append(node)
+        if len(log) > _LOG_LIMIT:
+            for board in self._boards.values():
+                board.dirty.update(log[board.seen :])
+                board.seen = 0
+            log.clear()
 
     def reserve(
         self,
@@ -77,9 +89,13 @@ class ShadowIndex:
         ``running`` lists, per node, ``(expected end, id, cpus, memory, gpus)`` in order.
         """
         board = self._boards.get(request)
+        log = self._log
         if board is None:
             board = self._boards[request] = _Board()
             board.dirty = {node.name for node in self._nodes}
+        elif board.seen < len(log):
+            board.dirty.update(log[board.seen :])
+        board.seen = len(log)
         for name in board.dirty:
             node = self._nodes[self._rank[name]] if name in self._rank else None
             if node is None or not _eligible(node, request):

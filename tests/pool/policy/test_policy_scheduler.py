@@ -141,3 +141,22 @@ def test_standings_follow_the_order_decide_uses():
     order = sorted(sched.standings(10.0).values(), key=lambda s: s.position)
     sched.finished("r", 60.0, 60.0)
     assert sched.decide(60.0)[0].job == order[0].job
+
+
+def test_sizes_set_aside_in_one_decision_come_back_in_the_next():
+    # One decision sets aside the whole 4-CPU size (two shapes, two lengths) and the
+    # 1-CPU jobs too long to end before the reservation; each must be back in later ones.
+    sched = make([Node("n", "s", 4, 8 * GB, 0)])
+    sched.mark_running(RunningJob("r", "z", "standard", 2, GB, 0, "n", 0.0, expected_seconds=100.0))
+    sched.enqueue(q("big", "a", t=0.0, cpus=4, seconds=60.0))
+    sched.enqueue(q("big-long", "b", t=0.5, cpus=4, seconds=600.0))
+    sched.enqueue(q("short", "c", t=1.0, seconds=50.0))
+    sched.enqueue(q("long", "d", t=2.0, seconds=500.0))
+    assert [s.job for s in sched.decide(10.0)] == ["short"]
+    sched.finished("short", 50.0, 60.0)
+    sched.finished("r", 200.0, 100.0)
+    assert [s.job for s in sched.decide(100.0)] == ["big"]
+    sched.finished("big", 240.0, 160.0)
+    assert [s.job for s in sched.decide(160.0)] == ["big-long"]
+    sched.finished("big-long", 2400.0, 760.0)
+    assert [s.job for s in sched.decide(760.0)] == ["long"]
