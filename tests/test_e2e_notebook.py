@@ -3,7 +3,6 @@
 import time
 
 import pytest
-from _pytest.fixtures import FixtureLookupError
 from IPython.core.interactiveshell import InteractiveShell
 
 import jupyter_fairshare as fs
@@ -11,11 +10,8 @@ from jupyter_fairshare.magics import FairshareMagics
 
 
 @pytest.fixture
-def pool(request):
-    try:
-        server = request.getfixturevalue("pool_server")
-    except FixtureLookupError:
-        pytest.skip("tests/conftest.py has no pool_server fixture yet; these tests need a real pool.")
+def pool(pool_server, request):
+    server = pool_server
     token = server.add_account(f"nb-{request.node.name[:40]}-{time.monotonic_ns()}")
     pool = fs.connect(server.url, token)
     yield pool

@@ -10,8 +10,8 @@ unique index on job and kind backs this up in the store itself).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Connection, insert, select, update
 

@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jupyter_fairshare.pool.policy import PolicyConfig, age_factor, billing_units, components, decay, fairshare_factor
+from jupyter_fairshare.pool.policy import (
+    PolicyConfig,
+    age_factor,
+    billing_units,
+    components,
+    decay,
+    fairshare_factor,
+)
 
 
 def test_decay_halves_usage_every_half_life():

@@ -1,4 +1,10 @@
-from jupyter_fairshare.pool.policy import Node, QueuedJob, SiteState, fits_somewhere, place
+from jupyter_fairshare.pool.policy import (
+    Node,
+    QueuedJob,
+    SiteState,
+    fits_somewhere,
+    place,
+)
 
 GB = 10**9
 SITES = {"green": SiteState("green", 50.0, 2.0), "grey": SiteState("grey", 400.0, 1.0), "cheap": SiteState("cheap", 50.0, 1.0)}

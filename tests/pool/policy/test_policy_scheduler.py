@@ -1,6 +1,15 @@
 import pytest
 
-from jupyter_fairshare.pool.policy import AccountState, Node, PolicyConfig, QueuedJob, RunningJob, Scheduler, SiteState, place
+from jupyter_fairshare.pool.policy import (
+    AccountState,
+    Node,
+    PolicyConfig,
+    QueuedJob,
+    RunningJob,
+    Scheduler,
+    SiteState,
+    place,
+)
 
 GB = 10**9
 SITES = {"s": SiteState("s", 100.0, 1.0), "t": SiteState("t", 50.0, 1.0)}

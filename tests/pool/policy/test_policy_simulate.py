@@ -3,7 +3,15 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jupyter_fairshare.pool.policy import AccountState, Node, PolicyConfig, QueuedJob, Submission, jain_index, simulate
+from jupyter_fairshare.pool.policy import (
+    AccountState,
+    Node,
+    PolicyConfig,
+    QueuedJob,
+    Submission,
+    jain_index,
+    simulate,
+)
 
 GB = 10**9
 CFG = PolicyConfig(half_life=3600.0, max_age=1800.0)
