@@ -104,6 +104,7 @@ describe('FairshareStore', () => {
     await settle();
     api.jobs.mockClear();
     api.account.mockClear();
+    api.pool.mockClear();
 
     events().onEvent({ type: 'cost', data: { job: 'j1', cost: 0.3 } });
     events().onEvent({ type: 'started', data: { job: 'j1', site: 'uni' } });
@@ -114,6 +115,7 @@ describe('FairshareStore', () => {
     await settle();
     expect(api.jobs).toHaveBeenCalledTimes(1);
     expect(api.account).toHaveBeenCalledTimes(1);
+    expect(api.pool).toHaveBeenCalledTimes(1); // a start changes the sites' free CPUs
     store.dispose();
   });
 

@@ -160,7 +160,9 @@ export class FairshareStore {
       this._accountDirty = false;
       void this.refreshJobs();
       if (account) {
+        // a start or an end moves the account's holds and the sites' free capacity
         void this.refreshAccount();
+        void this.refreshPool();
       }
     }, this.timings.debounceMs);
   }
