@@ -189,7 +189,7 @@ def settle(connection: Connection, job: LiveJob, attempt: int, state: str, reaso
                          {"state": state, "reason": reason, "error": error, "bill": bill})
 
 
-def public_live(job: LiveJob, meta_state: str = QUEUED) -> dict:
+def public_live(job: LiveJob) -> dict:
     """A live job as the API shows it, from memory (no store read on the hot path)."""
     return {
         "id": job.id, "name": job.name, "kind": job.kind, "state": job.state, "reason": None, "error": None,
