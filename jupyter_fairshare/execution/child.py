@@ -16,7 +16,7 @@ from typing import NoReturn
 import cloudpickle
 
 from jupyter_fairshare import wire
-from jupyter_fairshare.wire import CallTask, Outcome
+from jupyter_fairshare.wire import CallTask, CellTask, Outcome
 
 from . import frames
 from .tasks import failure, run_task
@@ -76,7 +76,8 @@ def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
 def _rehearse() -> None:
     """Unpack and pack a tiny job while waiting: the first touch of the pickling machinery
     copies memory pages shared with the zygote, and that cost belongs here, not to the job."""
-    wire.loads(dump_outcome(run_task(wire.loads(wire.dumps(CallTask(int))))))
+    for task in (CallTask(int), CellTask("x = 1\nx")):
+        wire.loads(dump_outcome(run_task(wire.loads(wire.dumps(task)))))
 
 
 def _cpu_seconds() -> float:
