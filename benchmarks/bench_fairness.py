@@ -44,28 +44,27 @@ async def _submit_many(url: str, token: str, body: bytes, spec: str, n: int, con
     return ids
 
 
-async def _b_run(url: str, token: str, body: bytes) -> tuple[float, float, list[float]]:
-    """Submit B's jobs one after another, then follow each to its end; times from the first submit."""
-    import httpx
+def _b_run(url: str, token: str) -> tuple[float, float, list[float]]:
+    """B as a notebook user is B: the Python API (one client, persistent connections)
+    submits 20 jobs one after another, each followed to its result from the moment it is
+    accepted; times are from B's first submission."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    headers = {"Authorization": f"Bearer {token}"}
-    async def follow(job_id: str) -> float:
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
-            while True:
-                job = (await client.get(f"/api/v1/jobs/{job_id}", params={"wait": 60})).json()
-                if job["state"] in ("done", "failed", "cancelled"):
-                    if job["state"] != "done":
-                        raise RuntimeError(f"B's job ended {job['state']}: {job.get('error')}")
-                    return time.perf_counter() - t0
+    import jupyter_fairshare as fs
 
-    followers = []
-    t0 = time.perf_counter()
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
-        for _ in range(B_JOBS):  # each job is followed from the moment it is accepted
-            response = await client.post("/api/v1/jobs", content=body, headers={"Fairshare-Job": _spec("b")})
-            response.raise_for_status()
-            followers.append(asyncio.create_task(follow(response.json()["id"])))
-    ends = await asyncio.gather(*followers)
+    pool = fs.connect(url, token)
+    try:
+        def follow(job) -> float:
+            job.result(timeout=120)
+            return time.perf_counter() - t0
+
+        with ThreadPoolExecutor(B_JOBS) as threads:
+            t0 = time.perf_counter()
+            followers = [threads.submit(follow, pool.submit(time.sleep, JOB_SECONDS, memory="100MB", max_cost=0.05,
+                                                            name="b")) for _ in range(B_JOBS)]
+            ends = [f.result() for f in followers]
+    finally:
+        pool.close()
     return min(ends), max(ends), sorted(ends)
 
 
@@ -92,7 +91,7 @@ def ours(n_a: int) -> dict:
         t = time.perf_counter()
         asyncio.run(_submit_many(p.url, token_a, sleep_body, _spec("a"), n_a, 16))
         submit_a = time.perf_counter() - t
-        first, last, _ = asyncio.run(_b_run(p.url, token_b, sleep_body))
+        first, last, _ = _b_run(p.url, token_b)
         with p.client(token_a) as client:
             a_done = len(client.get("/api/v1/jobs", params={"state": "done", "limit": 10000}).json()["jobs"])
         with httpx.Client(base_url=p.url) as client:
