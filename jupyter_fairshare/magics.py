@@ -135,7 +135,7 @@ class FairshareMagics(Magics):
         values = {n: namespace[n] for n in inputs}
         task = wire.CellTask(source=source, inputs=values, outputs=outputs, name=name or _cell_name(cell))
         try:
-            wire.dumps(task)
+            wire.frames(task)  # a trial pickle that leaves large buffers where they are
         except Exception as exc:  # find which variable it was, and say so
             check_serialisable(values)
             raise errors.FairshareError(
