@@ -7,6 +7,7 @@ into a value, or into the error that says why there is none.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import re
@@ -358,7 +359,11 @@ class Job:
         self.wait(timeout)
         if self._outcome is None:
             _raise_for_final(self.id, self.info)
-            self._outcome = _load_result(self.id, self.info, self.pool.client.result)
+            inline = (self.info.get("inline") or {}).get("result")
+            if inline is not None:  # a short job's result came with its answer
+                self._outcome = _load_outcome(self.id, base64.b64decode(inline))
+            else:
+                self._outcome = _load_result(self.id, self.info, self.pool.client.result)
         return self._outcome
 
     def result(self, timeout: float | None = None) -> Any:

@@ -150,6 +150,11 @@ def follow(job: Job, on_output: Callable[[Event], None] | None = None) -> None:
     """
     if job.done() and on_output is None:
         return
+    inline = job.info.get("inline") if job.done() else None
+    if inline is not None:  # a short job's output came with its answer: no replay needed
+        for chunk in inline.get("output", []):
+            on_output(Event(None, wire.OUTPUT, {**chunk, "job": job.id}))
+        return
     view = None if job.done() else _view_for(job)
     try:
         # A stream the pool closes before the final event is reopened where it stopped.

@@ -160,7 +160,7 @@ class Dispatcher:
             return
         attempt = job.attempt + 1
         self.pool.mark_started(job, attempt, start.site, start.node)
-        job.events_seen = 0
+        job.events_seen, job.output, job.output_bytes = 0, [], 0
         payload, job.payload = job.payload, None
         if payload is None:
             payload = await asyncio.to_thread(self.pool.payload, job.id)

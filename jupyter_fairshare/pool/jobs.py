@@ -55,6 +55,9 @@ class LiveJob:
     greener: dict | None = None  # the greener window a deadline job waits for
     payload: bytes | None = field(default=None, repr=False)  # kept until dispatch when small
     events_seen: int = 0  # output/progress events of the current attempt received so far
+    output: list | None = field(default_factory=list, repr=False)  # this attempt's output, while small
+    output_bytes: int = 0
+    inline: dict | None = field(default=None, repr=False)  # output and result for a ?wait answer
     ended: object = field(default=None, repr=False)  # an asyncio.Event, set when the job settles
 
     def queued(self) -> QueuedJob:

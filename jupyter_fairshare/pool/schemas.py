@@ -78,6 +78,8 @@ class Job(BaseModel):
     notebook: str | None = None
     cell: str | None = None
     greener_window: dict | None = None
+    inline: dict | None = Field(None, description="with ?wait, for a job that ended: its output events "
+                                                   "and its result blob (base64), when both are small")
 
 
 class JobList(BaseModel):

@@ -9,6 +9,7 @@ moment comes back with every accepted job and no job run twice.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import re
@@ -43,6 +44,7 @@ from .store.writer import Writer
 log = logging.getLogger(__name__)
 EXPECTED_RUN = 60.0  # seconds a deadline job is assumed to need when choosing its window
 SPOOL_NAME = re.compile(r"[0-9a-f]{32}\.part")
+INLINE_LIMIT = 64 * 1024  # output and result this small come back with a ?wait answer
 KEEP_PAYLOAD = 64 * 1024  # small payloads stay in memory until dispatch, sparing a store read
 LIVE_STANDINGS = 50  # queue length up to which positions are computed per request
 
@@ -285,13 +287,18 @@ class Pool:
         return out
 
     async def wait(self, job_id: str, principal: accounts.Principal, seconds: float) -> dict:
+        """The job once it ends or ``seconds`` pass. A short job that ended meanwhile also
+        carries its output and (small) result inline: the whole round trip in one request."""
         job = self.live.get(job_id)
         if job is not None and job.account == principal.id and seconds > 0:
             try:
                 await asyncio.wait_for(job.ended.wait(), timeout=seconds)
             except TimeoutError:
                 pass
-        return self.view(job_id, principal)
+        out = self.view(job_id, principal)
+        if job is not None and job.ended.is_set() and job.inline is not None:
+            out["inline"] = job.inline
+        return out
 
     def view(self, job_id: str, principal: accounts.Principal) -> dict:
         with self.engine.connect() as connection:
@@ -513,10 +520,19 @@ class Pool:
         if event is None:
             return
         self.scheduler.finished(job.id, usage, now)
+        result = report.get("result")
+        if job.output is not None and (result is None or len(result) <= INLINE_LIMIT):
+            job.inline = {"output": job.output,
+                          "result": base64.b64encode(result).decode("ascii") if result is not None else None}
         self._forget(job, event)
 
     def output(self, job: LiveJob, data: dict) -> None:
         """Store an output chunk and push it once it is committed."""
+        job.output_bytes += len(data.get("text") or "")
+        if job.output is not None and job.output_bytes <= INLINE_LIMIT:
+            job.output.append(data)
+        else:
+            job.output = None  # too much to send inline: the client replays the stored events
         written = self.writer(lambda c: record(c, job.id, job.account, OUTPUT, data))
         written.add_done_callback(lambda f: f.exception() is None and self.hub.publish(f.result()))
 

@@ -225,3 +225,15 @@ def test_a_large_payload_is_spooled_to_a_file_mapped_by_the_job_and_removed_afte
     assert wire.loads(account.get(f"/api/v1/jobs/{job['id']}/result").content).value == array.size
     spool = pool_server.data_dir / "spool"
     assert not list(spool.glob(f"{job['id']}*")) and not list(spool.glob("*.part"))
+
+
+def test_a_short_job_answers_its_wait_with_its_output_and_result_inline(account):
+    import base64
+
+    job = submit(account, double, 8, wait=30).json()
+    assert job["state"] == "done"
+    assert "".join(chunk["text"] for chunk in job["inline"]["output"]) == "doubling 8\n"
+    assert wire.loads(base64.b64decode(job["inline"]["result"])).value == 16
+    chatty = submit(account, print, "x" * 100_000, wait=30).json()  # too much output to inline
+    assert chatty["state"] == "done" and chatty["inline"] is None
+    assert account.get(f"/api/v1/jobs/{job['id']}").json()["inline"] is None  # only with the wait answer
