@@ -58,6 +58,7 @@ class LiveJob:
     output: list | None = field(default_factory=list, repr=False)  # this attempt's output, while small
     output_bytes: int = 0
     inline: dict | None = field(default=None, repr=False)  # output and result for a ?wait answer
+    final: dict | None = field(default=None, repr=False)  # the job as the API shows it once settled
     ended: object = field(default=None, repr=False)  # an asyncio.Event, set when the job settles
 
     def queued(self) -> QueuedJob:

@@ -295,10 +295,9 @@ class Pool:
                 await asyncio.wait_for(job.ended.wait(), timeout=seconds)
             except TimeoutError:
                 pass
-        out = self.view(job_id, principal)
-        if job is not None and job.ended.is_set() and job.inline is not None:
-            out["inline"] = job.inline
-        return out
+        if job is not None and job.account == principal.id and job.final is not None:
+            return {**job.final, "inline": job.inline}  # just settled: no store read needed
+        return self.view(job_id, principal)
 
     def view(self, job_id: str, principal: accounts.Principal) -> dict:
         with self.engine.connect() as connection:
@@ -520,6 +519,8 @@ class Pool:
         if event is None:
             return
         self.scheduler.finished(job.id, usage, now)
+        job.final = {**jobs.public_live(job), "state": state, "reason": reason, "error": error,
+                     "finished_at": now, "cost": bill["total"] if bill else 0.0, "bill": bill}
         result = report.get("result")
         if job.output is not None and (result is None or len(result) <= INLINE_LIMIT):
             job.inline = {"output": job.output,
