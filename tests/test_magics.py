@@ -1,16 +1,17 @@
-"""%%fairshare and %fairshare driven through a real IPython shell."""
+"""%%fairshare and %fairshare driven through a real IPython shell against a real pool."""
 
+import re
 import threading
+import time
 
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from jupyter_fairshare import errors, wire
+import jupyter_fairshare as fs
+from jupyter_fairshare import errors
 from jupyter_fairshare.api import Job
 from jupyter_fairshare.magics import FairshareMagics
-
-from .fakepool import FakePool
 
 
 @pytest.fixture
@@ -23,24 +24,31 @@ def shell():
 
 
 @pytest.fixture
-def fake():
-    return FakePool()
+def account(pool_server):
+    """A fresh standard account with 10 credits: (name, token)."""
+    name = f"magic-{time.monotonic_ns()}"
+    return name, pool_server.add_account(name, credits=10.0)
 
 
 @pytest.fixture
-def magics(shell, fake):
+def magics(shell, pool_server, account):
     magics = FairshareMagics(shell)
-    magics.pool = fake.pool()
+    magics.pool = fs.connect(pool_server.url, account[1])
     shell.register_magics(magics)
-    return magics
+    yield magics
+    magics.pool.close()
 
 
-def test_the_cell_runs_remotely_with_its_inputs_and_its_outputs_come_back(shell, magics, fake):
-    shell.run_cell_magic("fairshare", "--cpus 2 --memory 4GB", "z = x * y\nw = z + 1")
+def last_job(magics) -> dict:
+    """The account's newest job, as the pool records it."""
+    return magics.pool.client.jobs(limit=1)[0]
+
+
+def test_the_cell_runs_remotely_with_its_inputs_and_its_outputs_come_back(shell, magics):
+    shell.run_cell_magic("fairshare", "--memory 1GB", "z = x * y\nw = z + 1")
     assert shell.user_ns["z"] == 6 and shell.user_ns["w"] == 7
-    assert fake.metas[-1]["kind"] == "cell" and fake.metas[-1]["cpus"] == 2.0
-    task = wire.loads(list(fake.payloads.values())[-1])
-    assert task.inputs == {"x": 2, "y": 3} and task.outputs == ["z", "w"]
+    job = last_job(magics)
+    assert job["kind"] == "cell" and job["state"] == "done" and job["memory"] == 10**9
 
 
 def test_printed_output_is_shown_as_it_was_printed(shell, magics, capsys):
@@ -60,18 +68,18 @@ def test_a_remote_exception_is_raised_here_showing_the_remote_traceback(shell, m
     assert "Remote traceback" in rendered and "ZeroDivisionError" in rendered
 
 
-def test_in_and_out_override_the_analysis(shell, magics, fake):
+def test_in_and_out_override_the_analysis(shell, magics):
     shell.run_cell_magic("fairshare", "--in x --out w", "z = x\nw = x * 10")
     assert shell.user_ns["w"] == 20 and "z" not in shell.user_ns
-    task = wire.loads(list(fake.payloads.values())[-1])
-    assert task.inputs == {"x": 2}
+    with pytest.raises(NameError):  # y was not sent, although the cell reads it
+        shell.run_cell_magic("fairshare", "--in x", "v = x + y")
 
 
-def test_an_unserialisable_variable_is_named_before_anything_is_sent(shell, magics, fake):
+def test_an_unserialisable_variable_is_named_before_anything_is_sent(shell, magics):
     shell.user_ns["lock"] = threading.Lock()
     with pytest.raises(errors.NotSerializable, match="'lock' of type _thread.lock"):
         shell.run_cell_magic("fairshare", "", "lock.locked()")
-    assert fake.metas == []
+    assert magics.pool.client.jobs() == []
 
 
 def test_an_undefined_name_given_with_in_is_refused(shell, magics):
@@ -80,17 +88,18 @@ def test_an_undefined_name_given_with_in_is_refused(shell, magics):
 
 
 def test_async_returns_the_job_and_result_brings_the_outputs_in_later(shell, magics):
-    magics.pool = FakePool(defer=True).pool()
-    job = shell.run_cell_magic("fairshare", "--async --name later", "z = x + y")
+    job = shell.run_cell_magic("fairshare", "--async --name later", "import time\ntime.sleep(0.5)\nz = x + y")
     assert isinstance(job, Job) and "z" not in shell.user_ns
     shell.run_line_magic("fairshare", f"result {job.id}")
     assert shell.user_ns["z"] == 5
 
 
-def test_options_reach_the_pool(shell, magics, fake):
-    shell.run_cell_magic("fairshare", "--gpus 1 --max-cost 1.50 --deadline 2h --site local --name mine", "1")
-    meta = fake.metas[-1]
-    assert (meta["gpus"], meta["max_cost"], meta["deadline"], meta["site"], meta["name"]) == (1, 1.5, 7200.0, "local", "mine")
+def test_options_reach_the_pool(shell, magics):
+    shell.run_cell_magic("fairshare", "--max-cost 1.50 --deadline 2h --site local --name mine --memory 500MB", "1")
+    job = last_job(magics)
+    assert (job["max_cost"], job["site"], job["name"], job["memory"]) == (1.5, "local", "mine", 500 * 10**6)
+    with pytest.raises(errors.BadRequest, match="No site can offer 1 CPUs, 2.0 GB of memory and 1 GPUs"):
+        shell.run_cell_magic("fairshare", "--gpus 1", "1")
 
 
 def test_a_tier_the_account_is_not_in_is_refused_with_what_it_is(shell, magics):
@@ -111,15 +120,16 @@ def test_help_lists_every_option(shell, magics):
         assert option in doc
 
 
-def test_line_commands_print_the_pools_answers(shell, magics, capsys):
+def test_line_commands_print_the_pools_answers(shell, magics, account, capsys):
     shell.run_cell_magic("fairshare", "", "1")
     job_id = magics.pool.jobs()[0].id
     for command in ("status", "jobs", "quota", "prices", f"why {job_id}", f"cancel {job_id}"):
         shell.run_line_magic("fairshare", command)
     out = capsys.readouterr().out
-    assert "account ada (standard), balance 10.0000" in out
+    assert f"account {account[0]} (standard), balance 10.0000" in out
     assert job_id in out and "done" in out
-    assert "balance: 10.0" in out and "local (price version 1)" in out
+    balance = float(re.search(r"balance: ([0-9.]+)", out).group(1))
+    assert 9.99 < balance <= 10.0 and "local (price version 1)" in out
     assert f"Job {job_id} is not waiting" in out and f"Job {job_id} is already done" in out
 
 
