@@ -5,10 +5,9 @@ from operator import add
 import dask
 import pytest
 
+import jupyter_fairshare as fs
 from jupyter_fairshare import wire
 from jupyter_fairshare.daskget import graph_task
-
-from .fakepool import FakePool
 
 DSK = {"a": 1, "b": (add, "a", 10), "c": (add, "b", "a")}
 
@@ -37,25 +36,29 @@ def test_a_deep_graph_survives_the_wire():
     assert _round_trip(dsk, f"k{depth - 1}") == depth - 1
 
 
-def test_dask_compute_with_pool_get_sends_one_graph_job():
+@pytest.fixture
+def pool(pool_server, request):
+    pool = fs.connect(pool_server.url, pool_server.add_account(f"dask-{request.node.name[:30]}-{id(request)}"))
+    yield pool
+    pool.close()
+
+
+def test_dask_compute_with_pool_get_sends_one_graph_job(pool):
     import dask.array as da
 
-    fake = FakePool()
-    pool = fake.pool()
     x = da.arange(100, chunks=10).sum()
-    (total,) = dask.compute(x, scheduler=pool.get, cpus=2)
+    (total,) = dask.compute(x, scheduler=pool.get, cpus=1, memory="500MB")
     assert total == 4950
-    assert [m["kind"] for m in fake.metas] == ["graph"] and fake.metas[0]["cpus"] == 2
+    jobs = pool.client.jobs()
+    assert [j["kind"] for j in jobs] == ["graph"] and jobs[0]["memory"] == 500 * 10**6
 
 
-def test_pool_compute_and_as_default_run_collections_on_the_pool():
+def test_pool_compute_and_as_default_run_collections_on_the_pool(pool):
     import dask.bag as db
 
-    fake = FakePool(defer=True)
-    pool = fake.pool()
     bag = db.from_sequence(range(10), npartitions=3).map(lambda v: v * 2)
     assert pool.compute(bag.sum()) == 90
     assert pool.compute(bag.sum(), bag.count()) == (90, 10)
     with pool.as_default():
         assert bag.max().compute() == 18
-    assert len(fake.metas) == 3 and {m["kind"] for m in fake.metas} == {"graph"}
+    assert [j["kind"] for j in pool.client.jobs()] == ["graph"] * 3
