@@ -1,14 +1,13 @@
 """The HTTP client: the event-stream reader and the mapping of failures to the error tree."""
 
 import socket
+import time
 
 import httpx
 import pytest
 
-from jupyter_fairshare import errors
+from jupyter_fairshare import errors, wire
 from jupyter_fairshare.client import Client, Event, parse_events, raise_for_response
-
-from .fakepool import FakePool
 
 
 def test_events_are_parsed_with_ids_types_and_json_data():
@@ -83,43 +82,46 @@ def test_no_pool_at_the_url_names_it_and_how_to_start_one():
     client.close()
 
 
-def test_the_token_travels_as_a_bearer_header_and_a_bad_one_is_refused():
-    fake = FakePool()
-    assert fake.pool().account()["name"] == "ada"
-    assert fake.requests[-1].headers["authorization"] == "Bearer good"
-    bad = Client("http://pool.test", "wrong", transport=httpx.MockTransport(fake.handle))
+@pytest.fixture
+def client(pool_server):
+    client = Client(pool_server.url, pool_server.add_account(f"client-{time.monotonic_ns()}", credits=5.0))
+    yield client
+    client.close()
+
+
+def test_the_token_travels_as_a_bearer_header_and_a_bad_one_is_refused(pool_server, client):
+    assert client.account()["tier"] == "standard"
+    bad = Client(pool_server.url, "fs_wrong")
     with pytest.raises(errors.BadToken, match="not valid"):
         bad.account()
+    bad.close()
 
 
-def test_submit_sends_the_payload_as_bytes_and_the_metadata_as_a_json_header():
-    fake = FakePool(defer=True)
-    client = fake.pool().client
-    job = client.submit(b"FSJ1payload", {"kind": "call", "name": "n"}, wait=0.5)
-    request = fake.requests[-1]
-    assert request.url.params["wait"] == "0.5"
-    assert request.headers["content-type"] == "application/octet-stream"
-    assert fake.metas == [{"kind": "call", "name": "n"}]
-    assert job["state"] == "queued"
+def test_submit_sends_the_payload_as_bytes_and_the_metadata_as_a_json_header(client):
+    payload = wire.dumps(wire.CallTask(sum, ([1, 2],)))
+    job = client.submit(payload, {"kind": "call", "name": "n", "memory": "500MB"}, wait=30)
+    assert (job["state"], job["name"], job["kind"], job["memory"]) == ("done", "n", "call", 500 * 10**6)
+    assert wire.loads(client.result(job["id"])).value == 3
 
 
-def test_the_event_stream_resumes_after_the_last_event_id():
-    fake = FakePool()
-    pool = fake.pool()
-    job = pool.submit(sum, [1, 2])
-    every = list(pool.client.events(job.id))
-    rest = list(pool.client.events(job.id, last_event_id=every[1].id))
+def test_a_refusal_for_credits_carries_the_pools_estimate_and_balance(client):
+    with pytest.raises(errors.CreditsTooLow) as info:
+        client.submit(wire.dumps(wire.CallTask(int)), {"kind": "call", "max_cost": 9.0})
+    assert (info.value.estimate, info.value.balance) == (9.0, 5.0)
+
+
+def test_the_event_stream_resumes_after_the_last_event_id(client):
+    job = client.submit(wire.dumps(wire.CallTask(print, ("hello",))), {"kind": "call"}, wait=30)
+    every = list(client.events(job["id"]))
+    assert [e.type for e in every][0] == "queued" and every[-1].type == "done"
+    rest = list(client.events(job["id"], last_event_id=every[1].id))
     assert rest == every[2:]
-    assert fake.requests[-1].headers["last-event-id"] == every[1].id
 
 
-async def test_the_async_calls_reach_the_same_endpoints():
-    fake = FakePool()
-    client = Client(
-        "http://pool.test", "good", transport=httpx.MockTransport(fake.handle),
-        async_transport=httpx.MockTransport(fake.handle),
-    )
+async def test_the_async_calls_reach_the_same_endpoints(client):
+    job = client.submit(wire.dumps(wire.CallTask(int)), {"kind": "call"}, wait=30)
     with pytest.raises(errors.JobNotFound):
-        await client.ajob("nope")
+        await client.ajob("0" * 32)
+    assert (await client.ajob(job["id"]))["state"] == "done"
+    assert wire.loads(await client.aresult(job["id"])).value == 0
     await client.aclose()
-    client.close()
