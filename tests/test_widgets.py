@@ -1,10 +1,12 @@
 """The live view of a job: the status sentence, the text line and the ipywidgets panel."""
 
 import io
+import time
 
+import pytest
+
+import jupyter_fairshare as fs
 from jupyter_fairshare.widgets import JobPanel, StatusLine, follow, format_status
-
-from .fakepool import FakePool
 
 NOW = 1000.0
 
@@ -39,20 +41,33 @@ def test_the_status_line_prints_once_per_state_and_once_at_the_end():
     ]
 
 
-def test_the_panel_shows_progress_and_its_cancel_button_cancels_the_job():
-    pool = FakePool(defer=True).pool()
-    job = pool.submit(sum, [1, 2])
+@pytest.fixture
+def pool(pool_server):
+    pool = fs.connect(pool_server.url, pool_server.add_account(f"widgets-{time.monotonic_ns()}"))
+    yield pool
+    pool.close()
+
+
+def test_the_panel_shows_progress_and_its_cancel_button_cancels_the_job(pool):
+    job = pool.submit(time.sleep, 30)
     panel = JobPanel(job, clock=lambda: NOW)
     panel.update({**job.info, "progress": {"done": 2, "total": 5}})
-    assert "queued" in panel.text.value and (panel.bar.value, panel.bar.max) == (2, 5)
+    assert job.info["state"] in panel.text.value and (panel.bar.value, panel.bar.max) == (2, 5)
     panel.cancel_button.click()
     assert job.info["state"] == "cancelled" and panel.cancel_button.disabled
     assert "cancelled" in panel.text.value
+    assert pool.client.job(job.id)["state"] == "cancelled"
 
 
-def test_follow_hands_output_events_over_in_order():
-    pool = FakePool(defer=True).pool()
-    job = pool.submit(print, "one")
+def test_follow_hands_output_events_over_in_order(pool):
+    def chatty():
+        import time as _time
+
+        for word in ("one", "two", "three"):
+            print(word, flush=True)
+            _time.sleep(0.1)
+
+    job = pool.submit(chatty)
     seen = []
     follow(job, on_output=lambda event: seen.append(event.data["text"]))
-    assert seen == ["one\n"] and job.done()
+    assert "".join(seen) == "one\ntwo\nthree\n" and job.done()
