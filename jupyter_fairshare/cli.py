@@ -190,6 +190,7 @@ def _account_token(args) -> int:
 
 
 def _reservation_add(args) -> int:
+    import time
     from datetime import datetime
 
     from sqlalchemy import insert
@@ -203,8 +204,6 @@ def _reservation_add(args) -> int:
         raise ValueError("--from and --until must be ISO 8601 times such as 2026-12-01T09:00.") from None
     if ends <= starts:
         raise ValueError("--until must be after --from.")
-    import time
-
     with _store(args).begin() as connection:
         connection.execute(insert(reservations).values(
             holder=args.holder, site=args.site, cpus=args.cpus, memory=parse_size(args.memory), gpus=args.gpus,

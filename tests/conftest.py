@@ -6,13 +6,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+
+from jupyter_fairshare.pool.embedded import launch
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -54,25 +55,15 @@ def start_pool(data_dir: Path, db: str | None = None, workers: int = 2, config: 
     """Start a pool process and wait until it answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
     state = data_dir / "state.json"
-    state.unlink(missing_ok=True)
+    state.unlink(missing_ok=True)  # a test's pool starts on a store of its own choosing
     db = db or f"sqlite:///{data_dir / 'pool.db'}"
-    command = [sys.executable, "-m", "jupyter_fairshare.cli", "pool", "serve", "--port", "0", "--db", db,
-               "--data-dir", str(data_dir), "--state-file", str(state), "--no-demo"]
-    command += ["--config", str(config)] if config else ["--workers", str(workers)]
+    options = ["--db", db, "--no-demo", *(["--config", str(config)] if config else ["--workers", str(workers)])]
     log = data_dir / "pool.log"
-    process = subprocess.Popen(command, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-                               start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"pool exited at start-up:\n{log.read_text()[-3000:]}")
-        if state.exists():
-            info = json.loads(state.read_text())
-            if info.get("pid") == process.pid:
-                return PoolProcess(info["url"], info["token"], process, data_dir, db, log)
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"pool did not start within {timeout} s:\n{log.read_text()[-3000:]}")
+    try:
+        process, info = launch(data_dir, state, options, log, timeout)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}\n{log.read_text()[-3000:]}") from None
+    return PoolProcess(info["url"], info["token"], process, data_dir, db, log)
 
 
 def postgres_url() -> str:

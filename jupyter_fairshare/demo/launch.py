@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from ..pool.config import default_data_dir
+from ..pool.embedded import launch
 
 STATE = "demo.json"
 POOL_STATE = "pool.json"
@@ -153,27 +154,10 @@ def _start_pool(data_dir: Path, port: int, timeout: float) -> dict:
     config = data_dir / CONFIG
     with resources.as_file(resources.files(__package__) / CONFIG) as packaged:
         shutil.copyfile(packaged, config)
-    state_file = data_dir / POOL_STATE
-    command = [sys.executable, "-m", "jupyter_fairshare.cli", "pool", "serve", "--port", str(port),
-               "--config", str(config), "--data-dir", str(data_dir), "--db", f"sqlite:///{data_dir / 'pool.db'}",
-               "--state-file", str(state_file), "--no-demo"]
-    log = data_dir / "pool.log"
-    with open(log, "ab") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"The demo pool stopped at start-up; see {log} for why.")
-        try:
-            info = json.loads(state_file.read_text())
-        except (OSError, ValueError):
-            info = {}
-        if info.get("pid") == process.pid and _healthy(info["url"]):
-            return {"url": info["url"], "admin_token": info["token"], "pool_pid": process.pid}
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise RuntimeError(f"The demo pool did not answer within {timeout:.0f} s; see {log} for why.")
+    process, info = launch(data_dir, data_dir / POOL_STATE,
+                           ["--config", str(config), "--db", f"sqlite:///{data_dir / 'pool.db'}", "--no-demo"],
+                           data_dir / "pool.log", timeout, port)
+    return {"url": info["url"], "admin_token": info["token"], "pool_pid": process.pid}
 
 
 def _create_accounts(url: str, admin_token: str) -> dict[str, str]:

@@ -37,6 +37,35 @@ def running(data_dir: Path | None = None) -> tuple[str, str] | None:
     return state["url"], state["token"]
 
 
+def launch(data_dir: Path, state_file: Path, options: list[str], log: Path, timeout: float = 90.0,
+           port: int = 0) -> tuple[subprocess.Popen, dict]:
+    """Start ``fairshare pool serve OPTIONS`` detached (its own session, so its Dask workers
+    go with it) and wait until it has written ``state_file`` and answers.
+
+    The state file of an earlier run is left in place: a pool restarted on an existing store
+    creates no new account and takes the token it hands out from there.
+    """
+    command = [sys.executable, "-m", "jupyter_fairshare.cli", "pool", "serve", "--port", str(port),
+               "--data-dir", str(data_dir), "--state-file", str(state_file), *options]
+    with open(log, "ab") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"The pool stopped at start-up; see {log} for why.")
+        try:
+            state = json.loads(state_file.read_text())
+            if state.get("pid") == process.pid:
+                httpx.get(state["url"] + "/api/v1/health", timeout=2).raise_for_status()
+                return process, state
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            pass
+        time.sleep(0.1)
+    os.killpg(process.pid, 9)
+    raise RuntimeError(f"The pool did not answer within {timeout:.0f} s; see {log} for why.")
+
+
 def ensure_running(data_dir: Path | None = None, timeout: float = 90.0, workers: int | None = None) -> tuple[str, str]:
     """(url, token) of the embedded pool, starting it in the background if none answers."""
     data_dir = data_dir or default_data_dir()
@@ -49,25 +78,9 @@ def ensure_running(data_dir: Path | None = None, timeout: float = 90.0, workers:
         found = running(data_dir)
         if found:
             return found
-        state = state_path(data_dir)
-        state.unlink(missing_ok=True)
-        command = [sys.executable, "-m", "jupyter_fairshare.cli", "pool", "serve", "--port", "0",
-                   "--data-dir", str(data_dir), "--state-file", str(state)]
-        if workers:
-            command += ["--workers", str(workers)]
-        log = open(data_dir / "embedded.log", "ab")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"The embedded pool stopped at start-up; see {data_dir / 'embedded.log'}.")
-            found = running(data_dir)
-            if found:
-                return found
-            time.sleep(0.2)
-        process.terminate()
-        raise RuntimeError(f"The embedded pool did not answer within {timeout:.0f} s; see {data_dir / 'embedded.log'}.")
+        _, state = launch(data_dir, state_path(data_dir), ["--workers", str(workers)] if workers else [],
+                          data_dir / "embedded.log", timeout)
+        return state["url"], state["token"]
 
 
 def stop(data_dir: Path | None = None) -> bool:
