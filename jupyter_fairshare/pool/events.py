@@ -34,9 +34,13 @@ class Event:
         return f"id: {self.seq}\nevent: {self.type}\ndata: {body}\n\n".encode()
 
 
+_INSERT = insert(events)  # built once: building a statement costs more than running it
+
+
 def record(connection: Connection, job: str, account: int, type: str, data: dict) -> Event:
     """Write an event in the caller's transaction; publish the returned event after commit."""
-    result = connection.execute(insert(events).values(job_id=job, account_id=account, type=type, data=data, ts=time.time()))
+    result = connection.execute(_INSERT, {"job_id": job, "account_id": account, "type": type, "data": data,
+                                          "ts": time.time()})
     return Event(result.inserted_primary_key[0], job, account, type, data)
 
 

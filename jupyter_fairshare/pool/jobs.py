@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ..wire import DONE, QUEUED, REQUEUED, STARTED
 from . import events
@@ -70,6 +70,28 @@ def payload_size(payload: bytes | Path) -> int:
     return payload.stat().st_size if isinstance(payload, Path) else len(payload)
 
 
+# The statements of the hot path (admit, start, settle) are built once: building and
+# coercing a statement costs SQLAlchemy about twice as much as running it on SQLite.
+_START = (update(jobs).where(jobs.c.id == bindparam("_id"), jobs.c.state == QUEUED)
+          .values(state="running", attempt=bindparam("attempt"), site=bindparam("site"), node=bindparam("node"),
+                  started_at=bindparam("started_at")))
+_END = (update(jobs).where(jobs.c.id == bindparam("_id"), jobs.c.state == "running",
+                           jobs.c.attempt == bindparam("_attempt"))
+        .values(state=bindparam("state"), reason=bindparam("reason"), error=bindparam("error"),
+                finished_at=bindparam("finished_at"), cost=bindparam("cost"), bill=bindparam("bill")))
+_USAGE = select(accounts.c.usage, accounts.c.usage_at).where(accounts.c.id == bindparam("_id"))
+_CHARGE = (update(accounts).where(accounts.c.id == bindparam("_id"))
+           .values(credits=accounts.c.credits - bindparam("total"), held=accounts.c.held - bindparam("hold"),
+                   usage=bindparam("usage"), usage_at=bindparam("usage_at")))
+_HOLD = update(accounts).where(accounts.c.id == bindparam("_id")).values(held=accounts.c.held + bindparam("amount"))
+_OWNERS = select(jobs.c.id, jobs.c.account_id).where(jobs.c.id.in_(bindparam("ids", expanding=True)))
+_BALANCES = (select(accounts.c.id, accounts.c.credits, accounts.c.held)
+             .where(accounts.c.id.in_(bindparam("ids", expanding=True))))
+_INSERT_ADMISSION, _INSERT_JOB, _INSERT_BLOB = insert(admissions), insert(jobs), insert(blobs)
+_INSERT_LEDGER, _INSERT_WAIT = insert(ledger), insert(waits)
+_INSERT_EVENTS = insert(event_table).returning(event_table.c.seq, sort_by_parameter_order=True)
+
+
 def admit(connection: Connection, items: list[tuple[LiveJob, bytes | Path, dict]]) -> list[tuple[str, float, events.Event | None]]:
     """Hold each job's max cost and store it, or refuse it, for a whole batch of submissions.
 
@@ -79,10 +101,9 @@ def admit(connection: Connection, items: list[tuple[LiveJob, bytes | Path, dict]
     account's id). Refusals are stored too: they count in the published acceptance rate.
     """
     ids = [job.id for job, _, _ in items]
-    owners = dict(connection.execute(select(jobs.c.id, jobs.c.account_id).where(jobs.c.id.in_(ids))).all())
+    owners = dict(connection.execute(_OWNERS, {"ids": ids}).all())
     balances = {account: credits - held for account, credits, held in connection.execute(
-        select(accounts.c.id, accounts.c.credits, accounts.c.held)
-        .where(accounts.c.id.in_({job.account for job, _, _ in items})))}
+        _BALANCES, {"ids": sorted({job.account for job, _, _ in items})})}
     results: list = []
     admitted, job_rows, blob_rows, event_rows = [], [], [], []
     held: dict[int, float] = {}
@@ -112,14 +133,12 @@ def admit(connection: Connection, items: list[tuple[LiveJob, bytes | Path, dict]
                            "ts": job.submitted_at})
         results.append(("accepted", balance, len(event_rows) - 1))
     if admitted:
-        connection.execute(insert(admissions), admitted)
+        connection.execute(_INSERT_ADMISSION, admitted)
     if job_rows:
-        connection.execute(insert(jobs), job_rows)
-        connection.execute(insert(blobs), blob_rows)
-        seqs = connection.execute(insert(event_table).returning(event_table.c.seq, sort_by_parameter_order=True),
-                                  event_rows).scalars().all()
-        for account, amount in held.items():
-            connection.execute(update(accounts).where(accounts.c.id == account).values(held=accounts.c.held + amount))
+        connection.execute(_INSERT_JOB, job_rows)
+        connection.execute(_INSERT_BLOB, blob_rows)
+        seqs = connection.execute(_INSERT_EVENTS, event_rows).scalars().all()
+        connection.execute(_HOLD, [{"_id": account, "amount": amount} for account, amount in held.items()])
         results = [(outcome, balance, events.Event(seqs[ref], ids_row["job_id"], ids_row["account_id"], QUEUED,
                                                   ids_row["data"]) if outcome == "accepted" else None)
                    for (outcome, balance, ref), ids_row in
@@ -133,10 +152,8 @@ def refuse(connection: Connection, tier: str, site: str | None, reason: str) -> 
 
 
 def start(connection: Connection, job: LiveJob, attempt: int, site: str, node: str, now: float) -> events.Event | None:
-    changed = connection.execute(
-        update(jobs).where(jobs.c.id == job.id, jobs.c.state == QUEUED)
-        .values(state="running", attempt=attempt, site=site, node=node, started_at=now)
-    ).rowcount
+    changed = connection.execute(_START, {"_id": job.id, "attempt": attempt, "site": site, "node": node,
+                                          "started_at": now}).rowcount
     if not changed:
         return None
     return events.record(connection, job.id, job.account, STARTED, {"state": "running", "site": site, "attempt": attempt})
@@ -169,26 +186,22 @@ def settle(connection: Connection, job: LiveJob, attempt: int, state: str, reaso
            bill: dict | None, result: bytes | None, usage: float, half_life: float, now: float) -> events.Event | None:
     """End a running attempt: store its result, charge its bill, release its hold, once."""
     total = bill["total"] if bill else 0.0
-    changed = connection.execute(
-        update(jobs).where(jobs.c.id == job.id, jobs.c.state == "running", jobs.c.attempt == attempt)
-        .values(state=state, reason=reason, error=error, finished_at=now, cost=total, bill=bill)
-    ).rowcount
+    changed = connection.execute(_END, {"_id": job.id, "_attempt": attempt, "state": state, "reason": reason,
+                                        "error": error, "finished_at": now, "cost": total, "bill": bill}).rowcount
     if not changed:
         return None
     if result is not None:
-        connection.execute(insert(blobs).values(job_id=job.id, kind="result", data=result))
-    row = connection.execute(select(accounts.c.usage, accounts.c.usage_at).where(accounts.c.id == job.account)).one()
-    connection.execute(update(accounts).where(accounts.c.id == job.account).values(
-        credits=accounts.c.credits - total, held=accounts.c.held - job.hold,
-        usage=decay(row.usage, row.usage_at, now, half_life) + usage, usage_at=now,
-    ))
+        connection.execute(_INSERT_BLOB, {"job_id": job.id, "kind": "result", "data": result, "path": None})
+    row = connection.execute(_USAGE, {"_id": job.account}).one()
+    connection.execute(_CHARGE, {"_id": job.account, "total": total, "hold": job.hold,
+                                 "usage": decay(row.usage, row.usage_at, now, half_life) + usage, "usage_at": now})
     if total:
-        connection.execute(insert(ledger).values(account_id=job.account, job_id=job.id, ts=now, kind="charge",
-                                                 amount=-total, note=f"{state}, attempt {attempt}"))
-    connection.execute(insert(waits).values(ts=now, tier=job.tier, site=job.site or "",
-                                            wait=(job.started_at or now) - job.submitted_at,
-                                            run=now - (job.started_at or now), predicted_wait=job.predicted_wait,
-                                            predicted_uncertainty=job.predicted_uncertainty))
+        connection.execute(_INSERT_LEDGER, {"account_id": job.account, "job_id": job.id, "ts": now, "kind": "charge",
+                                            "amount": -total, "note": f"{state}, attempt {attempt}"})
+    connection.execute(_INSERT_WAIT, {"ts": now, "tier": job.tier, "site": job.site or "",
+                                      "wait": (job.started_at or now) - job.submitted_at,
+                                      "run": now - (job.started_at or now), "predicted_wait": job.predicted_wait,
+                                      "predicted_uncertainty": job.predicted_uncertainty})
     return events.record(connection, job.id, job.account, state,
                          {"state": state, "reason": reason, "error": error, "bill": bill})
 

@@ -2,7 +2,8 @@
 
 SQLite is the laptop default and runs in WAL mode, so the API's readers never wait for
 the writer; ``synchronous=NORMAL`` keeps every commit durable across a process kill (only
-a power cut can lose the newest commits, which WAL then rolls back cleanly). PostgreSQL
+a power cut can lose the newest commits, which WAL then rolls back cleanly). Checkpoints,
+the one step that fsyncs, are left to the writer's background thread. PostgreSQL
 is the same code by URL.
 """
 
@@ -43,6 +44,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")  # the writer checkpoints off the event loop
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
     dbapi_connection.isolation_level = None
