@@ -7,6 +7,7 @@ base64 text, the form Jupyter's messaging uses, so the kernel side can publish t
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import sys
 from typing import Any
@@ -20,21 +21,26 @@ def _png_of_figure(fig: Any) -> bytes:
     return out.getvalue()
 
 
+@functools.cache
+def formatter() -> DisplayFormatter:
+    """IPython's formatter, built once per process: building it costs about a millisecond of
+    traitlets machinery, so the zygote builds it and every job process inherits it."""
+    made = DisplayFormatter()
+    # Without an inline backend IPython has no PNG formatter for figures; give it one
+    # so that display(fig) shows the picture, not its repr.
+    made.formatters["image/png"].for_type_by_name("matplotlib.figure", "Figure", _png_of_figure)
+    return made
+
+
 class DisplayCapture:
     """Collects display bundles: ``display()`` calls, a cell's value, matplotlib figures."""
 
     def __init__(self) -> None:
         self.bundles: list[dict] = []
-        self._formatter = DisplayFormatter()
-        # Without an inline backend IPython has no PNG formatter for figures; give it one
-        # so that display(fig) shows the picture, not its repr.
-        self._formatter.formatters["image/png"].for_type_by_name(
-            "matplotlib.figure", "Figure", _png_of_figure
-        )
 
     def bundle(self, obj: Any) -> dict:
         """The MIME bundle IPython would show for ``obj``."""
-        data, metadata = self._formatter.format(obj)
+        data, metadata = formatter().format(obj)
         return {"data": _jsonable(data), "metadata": metadata}
 
     def display(self, *objs: Any, raw: bool = False, metadata: dict | None = None, **_: Any) -> None:

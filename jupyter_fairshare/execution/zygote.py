@@ -25,6 +25,9 @@ def main(sock_fd: int) -> None:
     import dask.threaded  # noqa: F401 - preloaded for graph jobs
 
     from . import child
+    from .display import formatter
+
+    formatter()
 
     # Keep the collector off the preloaded objects: touching them would copy their pages
     # into every forked job process.
