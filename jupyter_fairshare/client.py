@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,9 @@ API = "/api/v1"
 # Long enough for a pool under load, short enough that a dead pool is reported promptly.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+# httpx writes a request's head and body in two sends; without TCP_NODELAY, Nagle's
+# algorithm holds the body back until the head is acknowledged.
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 @dataclass(frozen=True)
@@ -139,22 +143,13 @@ def raise_for_response(response: httpx.Response, payload_size: int | None = None
 class Client:
     """A persistent connection to one pool, with sync and async calls for each endpoint."""
 
-    def __init__(
-        self,
-        url: str,
-        token: str | None = None,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        async_transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, url: str, token: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
-        self._http = httpx.Client(
-            base_url=self.url + API, headers=self._headers, timeout=self._timeout, transport=transport
-        )
-        self._async_transport = async_transport
+        self._http = httpx.Client(base_url=self.url + API, headers=self._headers, timeout=self._timeout,
+                                  transport=httpx.HTTPTransport(socket_options=NO_DELAY))
         self._ahttp: httpx.AsyncClient | None = None
         self._aloop: asyncio.AbstractEventLoop | None = None
 
@@ -272,7 +267,7 @@ class Client:
                 base_url=self.url + API,
                 headers=self._headers,
                 timeout=self._timeout,
-                transport=self._async_transport,
+                transport=httpx.AsyncHTTPTransport(socket_options=NO_DELAY),
             )
             self._aloop = loop
         return self._ahttp

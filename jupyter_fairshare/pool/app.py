@@ -24,6 +24,13 @@ from .service import Pool, PoolError
 KEEPALIVE = 15.0
 
 
+def _job(job: dict, status: int = 200) -> Response:
+    """A job answer, checked against ``Job`` by pydantic's own serialiser: FastAPI's generic
+    response path (validate, then ``jsonable_encoder``) costs several times as much, and the
+    job endpoints are the ones a waiting notebook cell goes through."""
+    return Response(Job.model_validate(job).model_dump_json(), status_code=status, media_type="application/json")
+
+
 def create_app(pool: Pool, lifespan=None) -> FastAPI:
     app = FastAPI(
         title="jupyter-fairshare pool",
@@ -69,7 +76,7 @@ def create_app(pool: Pool, lifespan=None) -> FastAPI:
         metrics.accepted()
         if wait:
             job = await pool.wait(job["id"], who, wait)
-        return job
+        return _job(job, 201)
 
     @app.get("/api/v1/jobs", response_model=JobList, tags=["jobs"])
     async def list_jobs(state: str | None = None, limit: int = Query(100, ge=1, le=10000),
@@ -80,7 +87,7 @@ def create_app(pool: Pool, lifespan=None) -> FastAPI:
     @app.get("/api/v1/jobs/{job_id}", response_model=Job, tags=["jobs"])
     async def get_job(job_id: str, wait: float = Query(0.0, ge=0, le=300), who: accounts.Principal = Depends(principal)):
         """One job of this account, with its queue position while it waits."""
-        return await pool.wait(job_id, who, wait)
+        return _job(await pool.wait(job_id, who, wait))
 
     @app.get("/api/v1/jobs/{job_id}/result", tags=["jobs"], response_class=Response)
     async def result(job_id: str, who: accounts.Principal = Depends(principal)):

@@ -101,13 +101,21 @@ class Dispatcher:
                     last_tick = now
                     self._tick_costs(now)
                     self.pool.release_deferred(now)
-                for start in self.pool.scheduler.decide(now):
-                    self._spawn(self._run(start))
+                self.dispatch(now)
                 self.pool.refresh_snapshot(now)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the loop must outlive any one bad cycle
                 log.exception("dispatch cycle failed")
+
+    def dispatch(self, now: float) -> None:
+        """Start what the policy says can start now.
+
+        Called by the loop each cycle and straight from an admission: a job that finds a
+        free worker starts in the request that brought it, not one loop wake-up later.
+        """
+        for start in self.pool.scheduler.decide(now):
+            self._spawn(self._run(start))
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)

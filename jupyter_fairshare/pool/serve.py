@@ -15,6 +15,7 @@ import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import dask
 import uvicorn
 from distributed import Client, Nanny, Scheduler, SpecCluster
 
@@ -80,7 +81,20 @@ def serve(config: PoolConfig, host: str = "127.0.0.1", port: int = 8750, demo: b
     app = create_app(pool, lifespan=lifespan)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
                                            timeout_graceful_shutdown=5))
-    asyncio.run(server.serve(sockets=[sock]))
+    with asyncio.Runner(loop_factory=event_loop()) as runner:
+        runner.run(server.serve(sockets=[sock]))
+
+
+def event_loop():
+    """uvloop where it is installed (uvicorn's standard extra brings it, except on Windows):
+    the pool's loop carries HTTP, the store's commits and Dask's messages, and uvloop runs
+    each of its turns in a fraction of the time. Dask's workers are told to use it too."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    dask.config.set({"distributed.admin.event-loop": "uvloop"})
+    return uvloop.new_event_loop
 
 
 def _announce(url: str, token: str | None, state_file: Path | None, config: PoolConfig) -> None:

@@ -283,7 +283,8 @@ class Pool:
             standing = self.standing(job.id, now)
             job.predicted_uncertainty = standing.uncertainty if standing is not None else None
         self.hub.publish(event)
-        self.dispatcher.wake.set()
+        if self.scheduler.has_room:  # start it in this request rather than at the next dispatch cycle
+            self.dispatcher.dispatch(time.time())
         return out
 
     async def wait(self, job_id: str, principal: accounts.Principal, seconds: float) -> dict:

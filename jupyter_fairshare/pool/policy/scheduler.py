@@ -186,6 +186,11 @@ class Scheduler:
 
     # ----------------------------------------------------------------- deciding
 
+    @property
+    def has_room(self) -> bool:
+        """Whether some node has a free CPU, so that ``decide`` could start anything at all."""
+        return bool(self._open)
+
     def decide(self, now: float) -> list[Start]:
         """Every start that should happen now, in priority order; started jobs become running."""
         self._time(now)
