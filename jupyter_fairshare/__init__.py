@@ -9,7 +9,8 @@
     job.result()
 """
 
-from .api import Job, Pool, connect
+from typing import TYPE_CHECKING
+
 from .errors import (
     BadRequest,
     BadToken,
@@ -27,6 +28,26 @@ from .errors import (
     VersionMismatch,
     WorkerLost,
 )
+
+if TYPE_CHECKING:
+    from .api import Job, Pool, connect
+
+_LAZY = {"Job", "Pool", "connect"}
+
+
+def __getattr__(name: str) -> object:
+    """``Job``, ``Pool`` and ``connect`` are imported on first use: the job processes on the
+    workers import this package too, and every megabyte it brings (httpx, the client) is
+    copied into the page tables of each job process they fork."""
+    if name in _LAZY:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'jupyter_fairshare' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)
 
 
 def load_ipython_extension(ipython: object) -> None:
