@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 
 from ..wire import EVENT_TOPIC
-from . import jobprocess
 from .runner import run_job
 
 
@@ -29,9 +28,5 @@ async def run_job_direct(job_id: str, attempt: int, payload: bytes, limits: dict
         sent += 1
         dask_worker.log_event(EVENT_TOPIC, message)
 
-    loop = asyncio.get_running_loop()
-    try:
-        report = await asyncio.to_thread(run_job, job_id, attempt, payload, limits, emit=emit)
-    finally:  # in the background: the report goes back while the next job process forks
-        loop.run_in_executor(None, jobprocess.refill)
+    report = await asyncio.to_thread(run_job, job_id, attempt, payload, limits, emit=emit)
     return {**report, "events": sent}

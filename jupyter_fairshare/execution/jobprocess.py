@@ -1,8 +1,8 @@
 """The worker's side of job processes: its zygote, and one forked job process kept in reserve.
 
 Everything here runs in the Dask worker process. ``take()`` hands out a job process that is
-already forked and waiting, and ``refill()`` asks the zygote for the next one when the job
-has ended, so the cost a job pays for its own process is a pipe write.
+already forked and waiting, and asks the zygote to fork the next one straight away, so the
+cost a job pays for its own process is a pipe write.
 """
 
 from __future__ import annotations
@@ -107,14 +107,15 @@ _spare: JobProcess | None = None
 
 
 def take() -> JobProcess:
-    """A ready job process for one job; call ``refill`` once the job has ended."""
+    """A ready job process for one job; the reserve is refilled before this returns."""
     global _spare
     for _ in range(2):
         with _lock:
             if _zygote is None or not _zygote.alive():
                 _restart()
             assert _zygote is not None
-            job, _spare = _spare or _zygote.fork(), None
+            job = _spare or _zygote.fork()
+            _spare = _zygote.fork()
         try:
             job.wait_ready()
             return job
@@ -123,15 +124,6 @@ def take() -> JobProcess:
             with _lock:
                 _discard()
     raise RuntimeError("The worker could not start a job process twice in a row; restart this worker.")
-
-
-def refill() -> None:
-    """Fork the next reserve job process, after a job rather than during it: forking and
-    readying it would otherwise take CPU from the job it was meant to speed up."""
-    global _spare
-    with _lock:
-        if _spare is None and _zygote is not None and _zygote.alive():
-            _spare = _zygote.fork()
 
 
 def warm_up() -> int:

@@ -104,9 +104,6 @@ def kill_job(job_id: str) -> bool:
 def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Emit | None = None) -> dict:
     """Run one job attempt in its own process under ``limits``; a report dict when it ends.
 
-    The caller refills the reserve of job processes (``jobprocess.refill``) once the report
-    is on its way, so that forking the next process does not delay this one's answer.
-
     ``limits`` is ``{"cpus": float, "memory": int bytes, "wall_seconds": float | None}``.
     ``emit`` receives the output and progress events; by default they go to the Dask
     worker's event log under ``wire.EVENT_TOPIC``.
