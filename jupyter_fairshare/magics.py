@@ -96,26 +96,18 @@ class FairshareMagics(Magics):
         task = self.cell_task(cell, args.inputs, args.outputs, args.name)
         if args.tier is not None:
             self._check_tier(args.tier)
-        try:
-            job = self.pool.submit_task(
-                task,
-                name=task.name,
-                cpus=args.cpus,
-                memory=args.memory,
-                gpus=args.gpus,
-                max_cost=args.max_cost,
-                deadline=args.deadline,
-                site=args.site,
-                wait=None if args.run_async else SHORT_WAIT,
-                **_origin(self.shell),
-            )
-        except errors.FairshareError:
-            raise
-        except Exception as exc:  # pickling the task failed, before anything was sent: say which variable
-            check_serialisable(task.inputs)
-            raise errors.FairshareError(
-                f"The cell could not be serialised ({type(exc).__name__}: {exc}); name its inputs with --in."
-            ) from exc
+        job = self.pool.submit_task(
+            task,
+            name=task.name,
+            cpus=args.cpus,
+            memory=args.memory,
+            gpus=args.gpus,
+            max_cost=args.max_cost,
+            deadline=args.deadline,
+            site=args.site,
+            wait=None if args.run_async else SHORT_WAIT,
+            **_origin(self.shell),
+        )
         self.submitted[job.id] = job
         if args.run_async:
             print(f"Job {job.id} submitted; bring its results in with %fairshare result {job.id}")
@@ -126,7 +118,7 @@ class FairshareMagics(Magics):
     def cell_task(
         self, cell: str, inputs: list[str] | None, outputs: list[str] | None, name: str | None
     ) -> wire.CellTask:
-        """The task for ``cell``, its inputs read from the namespace (pickled once, when it is sent)."""
+        """The task for ``cell``: its inputs read from the namespace, checked to pickle."""
         namespace = self.shell.user_ns
         source = self.shell.transform_cell(cell)
         if inputs is None or outputs is None:
@@ -141,7 +133,15 @@ class FairshareMagics(Magics):
                 f"--in names {', '.join(missing)}, which this kernel does not define; define it or leave it out."
             )
         values = {n: namespace[n] for n in inputs}
-        return wire.CellTask(source=source, inputs=values, outputs=outputs, name=name or _cell_name(cell))
+        task = wire.CellTask(source=source, inputs=values, outputs=outputs, name=name or _cell_name(cell))
+        try:
+            wire.frames(task)  # a trial pickle that leaves large buffers where they are
+        except Exception as exc:  # find which variable it was, and say so
+            check_serialisable(values)
+            raise errors.FairshareError(
+                f"The cell could not be serialised ({type(exc).__name__}: {exc}); name its inputs with --in."
+            ) from exc
+        return task
 
     def _check_tier(self, tier: str) -> None:
         actual = self.pool.account().get("tier")
