@@ -2,7 +2,8 @@
 
 1. An empty cell (``pass``): ``%%fairshare`` on a pool with 1 worker against ``%%px`` on
    ipyparallel's ``Cluster(n=1)``, both through ``InteractiveShell.run_cell_magic`` in this
-   process; median of 100 (30 with --quick) after 5 warm-up cells.
+   process; median of 100 (30 with --quick) after 5 warm-up cells. Beside it, the CPU time
+   the whole machine spent per cell (``/proc/stat``), which on 2 cores bounds the latency.
 2. A cell that reads a float64 array of 1 GiB (256 MiB with --quick) and returns its sum:
    ``%%fairshare`` against a plain ``memcpy`` of the array (``np.copyto``, the floor for
    moving it once) and Dask ``scatter`` + ``submit(np.sum)`` on a 1-worker LocalCluster.
@@ -64,14 +65,34 @@ class PeakRSS:
         return (self.peak - self.base) / 2**20
 
 
-def _time_cells(shell, magic: str, line: str, cell: str, n: int) -> list[float]:
+def _busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (Linux ``/proc/stat``), or None elsewhere."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _time_cells(shell, magic: str, line: str, cell: str, n: int) -> tuple[list[float], float | None]:
+    """Seconds per cell after 5 warm-up cells, and the machine's CPU seconds per cell (all
+    processes: this one, the pool or controller, the workers or engine, job processes)."""
     times = []
     for i in range(n + 5):
+        if i == 5:
+            busy = _busy_seconds()
         t = time.perf_counter()
         shell.run_cell_magic(magic, line, cell)
         if i >= 5:
             times.append(time.perf_counter() - t)
-    return times
+    after = _busy_seconds()
+    return times, (after - busy) / n if busy is not None and after is not None else None
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
 def _warm_median(action, repeat: int = 3) -> float:
@@ -103,7 +124,7 @@ def run(quick: bool) -> list[dict]:
         os.environ["FAIRSHARE_URL"], os.environ["FAIRSHARE_TOKEN"] = p.url, token
         shell.run_line_magic("load_ext", "jupyter_fairshare")
         shell.run_line_magic("fairshare", f"connect {p.url} --token {token}")
-        ours_empty = _time_cells(shell, "fairshare", line, "pass", n)
+        ours_empty, ours_cpu = _time_cells(shell, "fairshare", line, "pass", n)
 
         data = np.ones(size // 8)
         shell.user_ns["data"] = data
@@ -124,7 +145,7 @@ def run(quick: bool) -> list[dict]:
         del shell.user_ns["data"]
     os.environ.pop("FAIRSHARE_URL", None), os.environ.pop("FAIRSHARE_TOKEN", None)
 
-    px_empty = None
+    px_empty = px_cpu = None
     try:
         import ipyparallel as ipp
 
@@ -135,7 +156,7 @@ def run(quick: bool) -> list[dict]:
             view = client[:]
             view.block = True  # %%px waits for the engine's answer, as in a notebook
             view.activate()  # registers %%px on the current shell
-            px_empty = _time_cells(shell, "px", "", "pass", n)
+            px_empty, px_cpu = _time_cells(shell, "px", "", "pass", n)
             client.close()
         finally:
             cluster.stop_cluster_sync()
@@ -161,7 +182,8 @@ def run(quick: bool) -> list[dict]:
         o, x = median(ours_empty) * 1000, median(px_empty) * 1000
         rows.append(row("empty %%fairshare cell vs %%px (1 engine), median", o, x, "ms", "ipyparallel %%px",
                         "no slower than %%px", o <= x, higher_is_better=False,
-                        note=f"{n} cells each, through InteractiveShell.run_cell_magic; pool with 1 worker"))
+                        note=f"{n} cells each, through InteractiveShell.run_cell_magic; pool with 1 worker; "
+                             f"CPU per cell, all processes: %%fairshare {_ms(ours_cpu)}, %%px {_ms(px_cpu)}"))
     label = f"{size // 2**20} MiB"
     mem_note = "failed" if ours_mem is None else f"{ours_mem:,.0f} MiB"
     ok = big_error is None
