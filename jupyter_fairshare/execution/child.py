@@ -27,7 +27,7 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 
 def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
     """Announce readiness, wait for one job, run it, send the outcome, exit."""
-    _rehearse()
+    rehearse()
     frames.write(msg_fd, frames.READY, {"pid": os.getpid()})
     try:
         _, meta, payload = frames.read(ctl_fd)
@@ -77,7 +77,7 @@ def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
     os._exit(0)
 
 
-def _rehearse() -> None:
+def rehearse() -> None:
     """Unpack and pack a tiny job while waiting: the first touch of the pickling machinery
     copies memory pages shared with the zygote, and that cost belongs here, not to the job."""
     for task in (CallTask(int), CellTask("x = 1\nx")):

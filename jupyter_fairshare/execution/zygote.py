@@ -25,9 +25,11 @@ def main(sock_fd: int) -> None:
     import dask.threaded  # noqa: F401 - preloaded for graph jobs
 
     from . import child
-    from .display import formatter
 
-    formatter()
+    # One rehearsal here fills the caches that pickling, running a cell and IPython's
+    # formatter build on first use; every job process then inherits them instead of
+    # building them again (which halves what its own rehearsal costs).
+    child.rehearse()
 
     # Keep the collector off the preloaded objects: touching them would copy their pages
     # into every forked job process.
