@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +68,16 @@ def resolve(url: str | None = None, token: str | None = None) -> Settings:
     if found_url is not None:
         source, chosen = found_url
         return Settings(url=chosen.rstrip("/"), token=found_token, source=source)
-    from .pool.embedded import ensure_running
+    from .pool.embedded import ensure_running, running
 
+    started = None
+    if running() is None:  # the first use on this machine: say why the cell waits
+        started = time.monotonic()
+        print("fairshare: starting the embedded pool on this machine (first use; it keeps running "
+              "for your other kernels)...", file=sys.stderr, flush=True)
     embedded_url, embedded_token = ensure_running()
+    if started is not None:
+        print(f"fairshare: embedded pool ready at {embedded_url} after {time.monotonic() - started:.1f} s.",
+              file=sys.stderr, flush=True)
     # The embedded pool issues its own token; only an explicit argument overrides it.
     return Settings(url=embedded_url.rstrip("/"), token=token or embedded_token, source="embedded")

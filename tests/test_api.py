@@ -187,3 +187,19 @@ def test_an_unreadable_config_file_is_reported_with_its_path(clean_settings):
     path.write_text("{not json")
     with pytest.raises(errors.FairshareError, match="config.json cannot be read"):
         resolve()
+
+
+def test_the_first_use_starts_the_embedded_pool_and_says_so(clean_settings, monkeypatch, capsys):
+    from jupyter_fairshare.pool import embedded
+
+    data_dir = clean_settings / "data"
+    monkeypatch.setenv("FAIRSHARE_DATA_DIR", str(data_dir))
+    try:
+        settings = resolve()
+        said = capsys.readouterr().err
+        assert settings.source == "embedded" and settings.token
+        assert "starting the embedded pool" in said and f"embedded pool ready at {settings.url}" in said
+        assert resolve().url == settings.url  # found running: nothing to say
+        assert capsys.readouterr().err == ""
+    finally:
+        embedded.stop(data_dir)
