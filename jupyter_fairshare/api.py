@@ -321,6 +321,7 @@ class Job:
             self.info.update(state="queued", site=None, started_at=None)
         elif event.type in wire.FINAL_STATES:
             self.info.update({k: data.get(k) for k in ("reason", "error", "bill")}, state=data.get("state", event.type))
+            self.info.update({k: data[k] for k in ("finished_at", "cost", "inline") if k in data})
 
     # -- waiting ---------------------------------------------------------------------
 
@@ -338,8 +339,8 @@ class Job:
             if event.type == wire.REQUEUED:
                 warnings.warn(_worker_lost(self.id, event.data.get("reason")), stacklevel=2)
             yield event
-        if self.done() and not known_final:
-            # The final event lacks times; one request fills in finished_at and the final cost.
+        if self.done() and not known_final and self.info.get("finished_at") is None:
+            # A final event from an older pool lacks the times: one request fills them in.
             self.info = self.pool.client.job(self.id)
 
     def wait(self, timeout: float | None = None) -> Job:
@@ -360,7 +361,7 @@ class Job:
         if self._outcome is None:
             _raise_for_final(self.id, self.info)
             inline = (self.info.get("inline") or {}).get("result")
-            if inline is not None:  # a short job's result came with its answer
+            if inline is not None:  # a short job's result came with its answer or its final event
                 self._outcome = _load_outcome(self.id, base64.b64decode(inline))
             else:
                 self._outcome = _load_result(self.id, self.info, self.pool.client.result)

@@ -52,8 +52,14 @@ class Hub:
         self._by_account: dict[int, set[asyncio.Queue]] = defaultdict(set)
         self._live_seq = 0
 
-    def publish(self, event: Event) -> None:
-        for queue in (*self._by_job.get(event.job, ()), *self._by_account.get(event.account, ())):
+    def publish(self, event: Event, live: dict | None = None) -> None:
+        """Push ``event`` to its listeners; ``live`` adds fields for the job's own listeners
+        only, that are not stored with it (a small result, which account listeners such as
+        the sidebar have no use for)."""
+        for_job = event if not live else Event(event.seq, event.job, event.account, event.type, {**event.data, **live})
+        for queue in self._by_job.get(event.job, ()):
+            queue.put_nowait(for_job)
+        for queue in self._by_account.get(event.account, ()):
             queue.put_nowait(event)
 
     def listened(self, job: str) -> bool:

@@ -179,7 +179,8 @@ def cancel_queued(connection: Connection, job: LiveJob, now: float) -> events.Ev
         return None
     connection.execute(update(accounts).where(accounts.c.id == job.account).values(held=accounts.c.held - job.hold))
     return events.record(connection, job.id, job.account, "cancelled",
-                         {"state": "cancelled", "reason": "cancelled", "error": None, "bill": None})
+                         {"state": "cancelled", "reason": "cancelled", "error": None, "bill": None,
+                          "finished_at": now, "cost": 0.0})
 
 
 def settle(connection: Connection, job: LiveJob, attempt: int, state: str, reason: str | None, error: str | None,
@@ -202,8 +203,10 @@ def settle(connection: Connection, job: LiveJob, attempt: int, state: str, reaso
                                       "wait": (job.started_at or now) - job.submitted_at,
                                       "run": now - (job.started_at or now), "predicted_wait": job.predicted_wait,
                                       "predicted_uncertainty": job.predicted_uncertainty})
+    # The final event carries what a follower would otherwise ask for again (times, cost).
     return events.record(connection, job.id, job.account, state,
-                         {"state": state, "reason": reason, "error": error, "bill": bill})
+                         {"state": state, "reason": reason, "error": error, "bill": bill,
+                          "finished_at": now, "cost": total})
 
 
 def public_live(job: LiveJob) -> dict:

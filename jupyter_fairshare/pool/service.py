@@ -523,10 +523,11 @@ class Pool:
         job.final = {**jobs.public_live(job), "state": state, "reason": reason, "error": error,
                      "finished_at": now, "cost": bill["total"] if bill else 0.0, "bill": bill}
         result = report.get("result")
-        if job.output is not None and (result is None or len(result) <= INLINE_LIMIT):
-            job.inline = {"output": job.output,
-                          "result": base64.b64encode(result).decode("ascii") if result is not None else None}
-        self._forget(job, event)
+        small = base64.b64encode(result).decode("ascii") if result is not None and len(result) <= INLINE_LIMIT else None
+        if job.output is not None and (result is None or small is not None):
+            job.inline = {"output": job.output, "result": small}
+        # A follower of the job's events gets a small result with the final one: no request after it.
+        self._forget(job, event, {"inline": {"result": small}} if small is not None else None)
 
     def output(self, job: LiveJob, data: dict) -> None:
         """Store an output chunk and push it once it is committed."""
@@ -538,11 +539,11 @@ class Pool:
         written = self.writer(lambda c: record(c, job.id, job.account, OUTPUT, data))
         written.add_done_callback(lambda f: f.exception() is None and self.hub.publish(f.result()))
 
-    def _forget(self, job: LiveJob, event) -> None:
+    def _forget(self, job: LiveJob, event, live: dict | None = None) -> None:
         (self.spool / f"{job.id}.payload").unlink(missing_ok=True)  # a final job needs its payload no more
         job.state = event.type
         self.live.pop(job.id, None)
-        self.hub.publish(event)
+        self.hub.publish(event, live)
         job.ended.set()
         if self.dispatcher:
             self.dispatcher.wake.set()

@@ -237,3 +237,40 @@ def test_a_short_job_answers_its_wait_with_its_output_and_result_inline(account)
     chatty = submit(account, print, "x" * 100_000, wait=30).json()  # too much output to inline
     assert chatty["state"] == "done" and chatty["inline"] is None
     assert account.get(f"/api/v1/jobs/{job['id']}").json()["inline"] is None  # only with the wait answer
+
+
+def slow_double(x):
+    time.sleep(0.5)
+    return 2 * x
+
+
+def test_the_final_event_carries_times_and_cost_and_a_live_follower_gets_the_small_result(account):
+    import base64
+    import threading
+
+    job = submit(account, slow_double, 21).json()
+    seen_by_account: list = []
+
+    def listen_to_the_account() -> None:  # as the sidebar does: no result blobs there
+        with account.stream("GET", "/api/v1/events", timeout=30) as stream:
+            for kind, data in _sse(stream.iter_lines()):
+                event = json.loads(data)
+                if event["job"] == job["id"] and kind in ("done", "failed", "cancelled"):
+                    seen_by_account.append(event)
+                    return
+
+    listener = threading.Thread(target=listen_to_the_account, daemon=True)
+    listener.start()
+    with account.stream("GET", f"/api/v1/jobs/{job['id']}/events") as stream:
+        live = [(kind, json.loads(data)) for kind, data in _sse(stream.iter_lines())]
+    listener.join(timeout=30)
+    stored = account.get(f"/api/v1/jobs/{job['id']}").json()
+    kind, final = live[-1]
+    assert kind == "done" and final["finished_at"] == stored["finished_at"] and final["cost"] == stored["cost"] > 0
+    assert wire.loads(base64.b64decode(final["inline"]["result"])).value == 42
+    assert seen_by_account and "inline" not in seen_by_account[0]
+    assert seen_by_account[0]["finished_at"] == stored["finished_at"]
+    with account.stream("GET", f"/api/v1/jobs/{job['id']}/events") as stream:  # a replay from the store
+        replayed = [(kind, json.loads(data)) for kind, data in _sse(stream.iter_lines())]
+    assert replayed[-1][0] == "done" and "inline" not in replayed[-1][1]
+    assert replayed[-1][1]["cost"] == stored["cost"]
