@@ -56,6 +56,19 @@ def test_printed_output_is_shown_as_it_was_printed(shell, magics, capsys):
     assert capsys.readouterr().out == "hello 2\n"
 
 
+def test_output_printed_early_in_a_long_cell_is_shown_while_the_cell_still_runs(shell, magics, monkeypatch):
+    from jupyter_fairshare import magics as module
+
+    shown: list[tuple[float, str]] = []
+    monkeypatch.setattr(module, "_print_output", lambda event: shown.append((time.monotonic(), event.data["text"])))
+    begun = time.monotonic()
+    shell.run_cell_magic("fairshare", "", "import time\nprint('first')\ntime.sleep(3)\nprint('last')")
+    ended = time.monotonic()
+    assert [text for _, text in shown] == ["first\n", "last\n"]
+    # Seen well before the request's own 1 s wait would have ended, and long before the cell did.
+    assert shown[0][0] - begun < 0.8 and ended - shown[0][0] > 2.0
+
+
 def test_the_last_expressions_value_is_displayed(shell, magics, capsys):
     shell.run_cell_magic("fairshare", "", "x + 40")
     assert "42" in capsys.readouterr().out

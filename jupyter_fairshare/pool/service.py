@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import os
 import re
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 EXPECTED_RUN = 60.0  # seconds a deadline job is assumed to need when choosing its window
 SPOOL_NAME = re.compile(r"[0-9a-f]{32}\.part")
 INLINE_LIMIT = 64 * 1024  # output and result this small come back with a ?wait answer
+OUTPUT_GRACE = 0.1  # seconds a job that printed may take to end before a ?wait answer lets its output stream
 KEEP_PAYLOAD = 64 * 1024  # small payloads stay in memory until dispatch, sparing a store read
 LIVE_STANDINGS = 50  # queue length up to which positions are computed per request
 
@@ -151,7 +153,7 @@ class Pool:
             site_request=row["site_request"], deadline=row["deadline"], attempt=row["attempt"],
             notebook=meta.get("notebook"), cell=meta.get("cell"),
         )
-        job.ended = asyncio.Event()
+        job.ended, job.news = asyncio.Event(), asyncio.Event()
         return job
 
     # -- accounts ---------------------------------------------------------------------
@@ -246,7 +248,7 @@ class Pool:
             notebook=spec.notebook, cell=spec.cell,
         )
         job.hold = job.max_cost
-        job.ended = asyncio.Event()
+        job.ended, job.news = asyncio.Event(), asyncio.Event()
         if principal.name not in self._known_accounts:
             self.account_changed(principal.name)
         nodes = self.dispatcher.nodes() if self.dispatcher else []
@@ -289,13 +291,21 @@ class Pool:
 
     async def wait(self, job_id: str, principal: accounts.Principal, seconds: float) -> dict:
         """The job once it ends or ``seconds`` pass. A short job that ended meanwhile also
-        carries its output and (small) result inline: the whole round trip in one request."""
+        carries its output and (small) result inline: the whole round trip in one request.
+
+        A job that prints gets ``OUTPUT_GRACE`` more to end; if it runs on, the answer goes
+        back at once, so that the caller streams its output as it is printed rather than
+        seeing it only when ``seconds`` have passed.
+        """
         job = self.live.get(job_id)
         if job is not None and job.account == principal.id and seconds > 0:
-            try:
-                await asyncio.wait_for(job.ended.wait(), timeout=seconds)
-            except TimeoutError:
-                pass
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + seconds
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await job.news.wait()
+                async with asyncio.timeout_at(min(deadline, loop.time() + OUTPUT_GRACE)):
+                    await job.ended.wait()
         if job is not None and job.account == principal.id and job.final is not None:
             return {**job.final, "inline": job.inline}  # just settled: no store read needed
         return self.view(job_id, principal)
@@ -537,7 +547,15 @@ class Pool:
         else:
             job.output = None  # too much to send inline: the client replays the stored events
         written = self.writer(lambda c: record(c, job.id, job.account, OUTPUT, data))
-        written.add_done_callback(lambda f: f.exception() is None and self.hub.publish(f.result()))
+        written.add_done_callback(self._printed(job))
+
+    def _printed(self, job: LiveJob):
+        """Once an output chunk is stored: push it, and tell a waiting ?wait request (``news``)."""
+        def done(written: asyncio.Future) -> None:
+            if written.exception() is None:
+                self.hub.publish(written.result())
+                job.news.set()
+        return done
 
     def _forget(self, job: LiveJob, event, live: dict | None = None) -> None:
         (self.spool / f"{job.id}.payload").unlink(missing_ok=True)  # a final job needs its payload no more
@@ -545,6 +563,7 @@ class Pool:
         self.live.pop(job.id, None)
         self.hub.publish(event, live)
         job.ended.set()
+        job.news.set()
         if self.dispatcher:
             self.dispatcher.wake.set()
 

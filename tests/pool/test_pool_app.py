@@ -274,3 +274,22 @@ def test_the_final_event_carries_times_and_cost_and_a_live_follower_gets_the_sma
         replayed = [(kind, json.loads(data)) for kind, data in _sse(stream.iter_lines())]
     assert replayed[-1][0] == "done" and "inline" not in replayed[-1][1]
     assert replayed[-1][1]["cost"] == stored["cost"]
+
+
+def print_then_work(seconds):
+    print("started", flush=True)
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_waiting_submission_is_answered_soon_after_the_job_prints_so_its_output_can_stream(account):
+    begun = time.monotonic()
+    job = submit(account, print_then_work, 3.0, wait=30).json()
+    answered = time.monotonic() - begun
+    assert job["state"] == "running" and answered < 2.0  # not at the end, 3 s later
+    with account.stream("GET", f"/api/v1/jobs/{job['id']}/events") as stream:
+        events = [(kind, json.loads(data)) for kind, data in _sse(stream.iter_lines())]
+    assert [data["text"] for kind, data in events if kind == "output"] == ["started\n"]
+    assert events[-1][0] == "done"
+    quiet = submit(account, time.sleep, 0.3, wait=30).json()  # prints nothing: the answer waits for the end
+    assert quiet["state"] == "done"
