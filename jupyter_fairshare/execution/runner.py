@@ -43,11 +43,19 @@ class _Run:
         self.stopped_at = 0.0
         self.cpu_seconds = 0.0
         self._lock = threading.Lock()
-        self._process: psutil.Process | None
-        try:
-            self._process = psutil.Process(pid)
-        except psutil.NoSuchProcess:
-            self._process = None  # gone already: the watch finds its pipes closed
+        self._looked = False
+        self._handle: psutil.Process | None = None
+
+    @property
+    def _process(self) -> psutil.Process | None:
+        """The job's process for measurements, looked up at the first one (a short job needs none)."""
+        if not self._looked:
+            self._looked = True
+            try:
+                self._handle = psutil.Process(self.pid)
+            except psutil.NoSuchProcess:
+                self._handle = None  # gone already: the watch finds its pipes closed
+        return self._handle
 
     def sample_cpu(self) -> float:
         if self._process is None:
@@ -187,7 +195,7 @@ def _watch(
     blob: bytes | None = None
     peak = 0
     polls = 0
-    next_poll = started
+    next_poll = started + _POLL  # a job's first moments need no look: a short job is never sampled
     with selectors.DefaultSelector() as sel:
         for fd in (proc.stdout_fd, proc.stderr_fd, proc.msg_fd):
             sel.register(fd, selectors.EVENT_READ)
