@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from ..wire import EVENT_TOPIC
+from . import jobprocess
 from .runner import run_job
 
 
@@ -28,5 +29,9 @@ async def run_job_direct(job_id: str, attempt: int, payload: bytes, limits: dict
         sent += 1
         dask_worker.log_event(EVENT_TOPIC, message)
 
-    report = await asyncio.to_thread(run_job, job_id, attempt, payload, limits, emit=emit)
+    loop = asyncio.get_running_loop()
+    try:
+        report = await asyncio.to_thread(run_job, job_id, attempt, payload, limits, emit=emit)
+    finally:  # in the background: the report goes back while the reserve is refilled
+        loop.run_in_executor(None, jobprocess.refill)
     return {**report, "events": sent}

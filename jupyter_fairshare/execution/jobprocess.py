@@ -1,8 +1,8 @@
-"""The worker's side of job processes: its zygote, and one forked job process kept in reserve.
+"""The worker's side of job processes: its zygote, and forked job processes kept in reserve.
 
 Everything here runs in the Dask worker process. ``take()`` hands out a job process that is
-already forked and waiting, and asks the zygote to fork the next one straight away, so the
-cost a job pays for its own process is a pipe write.
+already forked and waiting, and ``refill()`` asks the zygote for the next ones once a job has
+ended, so the cost a job pays for its own process is a pipe write.
 """
 
 from __future__ import annotations
@@ -103,19 +103,18 @@ class Zygote:
 
 _lock = threading.Lock()
 _zygote: Zygote | None = None
-_spare: JobProcess | None = None
+_spares: list[JobProcess] = []
+SPARES = 2  # job processes kept forked and rehearsed, waiting for a job
 
 
 def take() -> JobProcess:
-    """A ready job process for one job; the reserve is refilled before this returns."""
-    global _spare
+    """A ready job process for one job; call ``refill`` once the job has ended."""
     for _ in range(2):
         with _lock:
             if _zygote is None or not _zygote.alive():
                 _restart()
             assert _zygote is not None
-            job = _spare or _zygote.fork()
-            _spare = _zygote.fork()
+            job = _spares.pop(0) if _spares else _zygote.fork()
         try:
             job.wait_ready()
             return job
@@ -126,8 +125,20 @@ def take() -> JobProcess:
     raise RuntimeError("The worker could not start a job process twice in a row; restart this worker.")
 
 
+def refill() -> None:
+    """Fork reserve job processes up to ``SPARES``, after a job rather than during it.
+
+    With two in reserve, the next job finds one ready even while the other is still being
+    forked and rehearsed, and that work (a few ms of CPU) no longer competes with the job
+    it was meant to speed up.
+    """
+    with _lock:
+        while _zygote is not None and _zygote.alive() and len(_spares) < SPARES:
+            _spares.append(_zygote.fork())
+
+
 def warm_up() -> int:
-    """Start the zygote and the reserve job process now rather than on the first job; the zygote's pid."""
+    """Start the zygote and the reserve job processes now rather than on the first job; the zygote's pid."""
     with _lock:
         if _zygote is None or not _zygote.alive():
             _restart()
@@ -136,17 +147,16 @@ def warm_up() -> int:
 
 
 def _restart() -> None:
-    global _zygote, _spare
+    global _zygote
     _discard()
     _zygote = Zygote()
-    _spare = _zygote.fork()
+    _spares.extend(_zygote.fork() for _ in range(SPARES))
 
 
 def _discard() -> None:
-    global _zygote, _spare
-    if _spare is not None:
-        _spare.close()
-        _spare = None
+    global _zygote
+    while _spares:
+        _spares.pop().close()
     if _zygote is not None:
         _zygote.close()
         _zygote = None

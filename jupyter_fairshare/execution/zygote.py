@@ -2,7 +2,7 @@
 
 One zygote runs per Dask worker. Forking it costs a millisecond or two, where starting a
 fresh interpreter and importing IPython, cloudpickle and dask costs half a second; the
-worker also keeps one forked job process in reserve so a job does not even wait for the fork.
+worker also keeps two forked job processes in reserve so a job does not even wait for the fork.
 
 The zygote stays single-threaded (forking a threaded process is unsafe), ignores SIGCHLD so
 the kernel reaps its children, and when the worker goes away (its socket closes) it kills
