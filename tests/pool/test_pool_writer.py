@@ -31,6 +31,10 @@ def _add(note: str, seen: list | None = None):
     return write
 
 
+def _add_many(connection, notes: list[str]) -> list[int]:
+    return [connection.execute(insert(scratch).values(note=note)).inserted_primary_key[0] for note in notes]
+
+
 def _fail(connection):
     connection.execute(insert(scratch).values(note="rolled back"))
     raise ValueError("this write fails")
@@ -57,16 +61,36 @@ def test_writes_commit_in_the_order_asked_and_a_failing_one_rolls_back_alone(eng
     async def main():
         writer = Writer(engine)
         try:
-            first, bad, last = writer(_add("first")), writer(_fail), writer(_add("last"))
-            results = await asyncio.gather(first, bad, last, return_exceptions=True)
+            # A batched write first, so that the others join its batch rather than run alone.
+            first = writer.batched(_add_many, "first")
+            bad, last, also = writer(_fail), writer(_add("last")), writer.batched(_add_many, "also")
+            results = await asyncio.gather(first, bad, last, also, return_exceptions=True)
         finally:
             writer.close()
         return results
 
-    first, bad, last = asyncio.run(main())
+    first, bad, last, also = asyncio.run(main())
     assert isinstance(bad, ValueError)
-    assert last > first
-    assert _notes(engine) == ["first", "last"]
+    assert first < last and first < also
+    assert sorted(_notes(engine)) == ["also", "first", "last"]
+    if engine.dialect.name == "sqlite":  # one loop turn, one batch: both items in one call
+        assert first < also < last
+
+
+def test_a_lone_write_on_sqlite_is_committed_before_the_call_returns(tmp_path):
+    engine = _engine(f"sqlite:///{tmp_path / 'pool.db'}")
+
+    async def main():
+        writer = Writer(engine)
+        try:
+            written = writer(_add("at once"))
+            return written.done(), await written
+        finally:
+            writer.close()
+
+    done_at_once, row = asyncio.run(main())
+    assert done_at_once and row == 1 and _notes(engine) == ["at once"]
+    engine.dispose()
 
 
 def test_a_lone_failing_write_reaches_its_caller_and_stores_nothing(engine):

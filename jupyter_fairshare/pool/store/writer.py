@@ -10,8 +10,9 @@ trip and an fsync on the server, so batches run in a thread and collect the writ
 arrive while the previous commit is under way. On SQLite in WAL mode with
 ``synchronous=NORMAL`` a commit is a write into the page cache (the fsync happens at
 checkpoints, which a background thread runs), so batches run on the event loop itself, at
-the end of the loop iteration that queued them: that spares each write two thread hops and
-the lock handovers between the loop and a writer thread, which cost more than the commit.
+the end of the loop iteration that queued them, and a lone write with nothing waiting runs
+at once: that spares each write two thread hops and the lock handovers between the loop and
+a writer thread, which cost more than the commit. Submissions are always batched.
 """
 
 from __future__ import annotations
@@ -63,9 +64,17 @@ class Writer:
             self._pending.append((fn, item, future, loop))
             if not self._on_loop:
                 self._wake.notify()
+                return future
+            if item is None and len(self._pending) == 1:
+                now = True  # a lone write with nothing to batch it with: no reason to wait a loop turn
             elif not self._flush_scheduled:
+                now = False
                 self._flush_scheduled = True
                 loop.call_soon(self._flush)
+            else:
+                return future
+        if now:
+            self._flush()
         return future
 
     def run_sync(self, fn: Callable[[Connection], T]) -> T:
