@@ -60,7 +60,7 @@ class LiveJob:
     inline: dict | None = field(default=None, repr=False)  # output and result for a ?wait answer
     final: dict | None = field(default=None, repr=False)  # the job as the API shows it once settled
     ended: object = field(default=None, repr=False)  # an asyncio.Event, set when the job settles
-    news: object = field(default=None, repr=False)  # an asyncio.Event, set when it settles or first prints
+    news: object = field(default=None, repr=False)  # an asyncio.Event, set when it settles or prints
 
     def queued(self) -> QueuedJob:
         return QueuedJob(self.id, self.account_name, self.tier, self.cpus, self.memory, self.gpus,

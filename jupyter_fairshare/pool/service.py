@@ -550,11 +550,13 @@ class Pool:
         written.add_done_callback(self._printed(job))
 
     def _printed(self, job: LiveJob):
-        """Once an output chunk is stored: push it, and tell a waiting ?wait request (``news``)."""
+        """Once an output chunk is stored: push it, and wake the ?wait requests waiting now
+        (``news`` is then replaced, so a later request waits for later news only)."""
         def done(written: asyncio.Future) -> None:
             if written.exception() is None:
                 self.hub.publish(written.result())
-                job.news.set()
+                news, job.news = job.news, asyncio.Event()
+                news.set()
         return done
 
     def _forget(self, job: LiveJob, event, live: dict | None = None) -> None:

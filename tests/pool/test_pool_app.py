@@ -293,3 +293,7 @@ def test_a_waiting_submission_is_answered_soon_after_the_job_prints_so_its_outpu
     assert events[-1][0] == "done"
     quiet = submit(account, time.sleep, 0.3, wait=30).json()  # prints nothing: the answer waits for the end
     assert quiet["state"] == "done"
+    again = submit(account, print_then_work, 1.0).json()
+    wait_for(account, again["id"], states=("running",))
+    time.sleep(0.3)  # it has printed by now: a wait that starts later waits for the end, not for old news
+    assert account.get(f"/api/v1/jobs/{again['id']}", params={"wait": 30}).json()["state"] == "done"
