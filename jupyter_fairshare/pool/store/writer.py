@@ -65,15 +65,11 @@ class Writer:
             if not self._on_loop:
                 self._wake.notify()
                 return future
-            if item is None and len(self._pending) == 1:
-                now = True  # a lone write with nothing to batch it with: no reason to wait a loop turn
-            elif not self._flush_scheduled:
-                now = False
+            alone = item is None and len(self._pending) == 1  # nothing to batch it with: no reason to wait
+            if not alone and not self._flush_scheduled:
                 self._flush_scheduled = True
                 loop.call_soon(self._flush)
-            else:
-                return future
-        if now:
+        if alone:
             self._flush()
         return future
 
