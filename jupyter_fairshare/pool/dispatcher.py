@@ -179,6 +179,8 @@ class Dispatcher:
             else:
                 payload = await asyncio.to_thread(payload.read_bytes)
         call = asyncio.ensure_future(self._call(start.node, run_job_direct, job.id, attempt, payload, limits))
+        # Stored after the call's first step has sent the job (callbacks run in order).
+        asyncio.get_running_loop().call_soon(self.pool.store_start, job)
         self._futures[job.id] = call
         del payload
         try:

@@ -465,15 +465,18 @@ class Pool:
             self.scheduler.enqueue(job.queued())
 
     def mark_started(self, job: LiveJob, attempt: int, site: str, node: str) -> None:
-        """Record the start; the caller dispatches without waiting for the commit.
-
-        Waiting would put a commit on every job's critical path for nothing: the write queue
-        commits in order, so the start is stored before the job's settlement can be, and a
-        pool killed in between re-queues the job on start (it runs again, completes once).
-        """
-        now = time.time()
-        job.state, job.attempt, job.site, job.node, job.started_at = "running", attempt, site, node, now
+        """The job runs from now on, as far as the pool's memory goes; ``store_start`` records it."""
+        job.state, job.attempt, job.site, job.node, job.started_at = "running", attempt, site, node, time.time()
         job.rate = self.prices[site].rate(job.cpus, job.memory, job.gpus)
+
+    def store_start(self, job: LiveJob) -> None:
+        """Write the start once the job is on its way; nobody waits for the commit.
+
+        Waiting would put a commit on every job's critical path for nothing: the writes commit
+        in order, so the start is stored before the job's settlement can be, and a pool killed
+        in between re-queues the job on start (it runs again, completes once).
+        """
+        attempt, site, node, now = job.attempt, job.site, job.node, job.started_at
         written = self.writer(lambda c: jobs.start(c, job, attempt, site, node, now))
         written.add_done_callback(lambda f: f.exception() is None and f.result() and self.hub.publish(f.result()))
 
