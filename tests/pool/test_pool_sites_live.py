@@ -52,7 +52,8 @@ def client(sites_pool):
 
 
 def test_a_job_goes_to_the_site_with_the_lowest_carbon_intensity_that_has_room(client):
-    first = submit(client, time.sleep, 1.0).json()
+    # Long enough to still run when wait_for's one-second long poll answers: green stays full.
+    first = submit(client, time.sleep, 3.0).json()
     assert wait_for(client, first["id"], states=("running",))["site"] == "green"
     second = submit(client, where, wait=30).json()
     assert second["site"] == "grey" and second["bill"]["carbon_intensity"] == 400
