@@ -127,3 +127,14 @@ def wait_for(client: httpx.Client, job_id: str, states=("done", "failed", "cance
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {job['state']} after {timeout} s")
         time.sleep(0.05)
+
+
+def eventually(check, timeout: float = 5.0) -> bool:
+    """Whether ``check()`` becomes true within ``timeout`` seconds, for what the pool does
+    in the background after it has answered (removing a finished job's spool file)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True

@@ -54,6 +54,7 @@ class LiveJob:
     predicted_uncertainty: float | None = None
     greener: dict | None = None  # the greener window a deadline job waits for
     payload: bytes | None = field(default=None, repr=False)  # kept until dispatch when small
+    spooled: bool = False  # its payload is a file in the spool, removed when the job ends
     events_seen: int = 0  # output/progress events of the current attempt received so far
     output: list | None = field(default_factory=list, repr=False)  # this attempt's output, while small
     output_bytes: int = 0

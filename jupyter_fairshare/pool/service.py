@@ -151,7 +151,7 @@ class Pool:
             name=row["name"], kind=row["kind"], cpus=row["cpus"], memory=row["memory"], gpus=row["gpus"],
             max_cost=row["max_cost"], hold=row["hold"], submitted_at=row["submitted_at"],
             site_request=row["site_request"], deadline=row["deadline"], attempt=row["attempt"],
-            notebook=meta.get("notebook"), cell=meta.get("cell"),
+            notebook=meta.get("notebook"), cell=meta.get("cell"), spooled=True,  # an unlink too many costs nothing
         )
         job.ended, job.news = asyncio.Event(), asyncio.Event()
         return job
@@ -264,7 +264,7 @@ class Pool:
                 linked = True
             except FileExistsError:  # a resubmission: admission below says whose it is
                 pass
-            payload = spooled
+            payload, job.spooled = spooled, True
         outcome, balance, event = await self.writer.batched(jobs.admit, (job, payload, meta))
         if outcome != "accepted" and linked:
             payload.unlink(missing_ok=True)
@@ -563,7 +563,9 @@ class Pool:
         return done
 
     def _forget(self, job: LiveJob, event, live: dict | None = None) -> None:
-        (self.spool / f"{job.id}.payload").unlink(missing_ok=True)  # a final job needs its payload no more
+        if job.spooled:  # a final job needs its payload no more; freeing a large file's pages
+            # takes tens of milliseconds, which the answer to the job's owner need not wait for
+            asyncio.get_running_loop().run_in_executor(None, (self.spool / f"{job.id}.payload").unlink, True)
         job.state = event.type
         self.live.pop(job.id, None)
         self.hub.publish(event, live)
