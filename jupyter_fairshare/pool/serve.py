@@ -27,8 +27,16 @@ from .service import Pool
 log = logging.getLogger(__name__)
 
 
+# The local cluster's workers run no Dask tasks, only our direct calls: Dask's profiler
+# (a stack sample every 10 ms) and its 50-per-second event-loop ticks would cost every
+# process a steady few percent of a core, on machines where the jobs need the cores.
+_QUIET = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "500ms",
+          "distributed.admin.system-monitor.interval": "2s"}
+
+
 async def start_cluster(config: PoolConfig) -> SpecCluster:
     """A local Dask cluster with ``workers`` single-threaded worker processes per site."""
+    dask.config.set(_QUIET)
     memory = config.worker_memory or "auto"
     workers = {
         f"{site.name}/{i}": {"cls": Nanny, "options": {"nthreads": 1, "name": f"{site.name}/{i}",
