@@ -94,11 +94,12 @@ class Dispatcher:
             self.wake.clear()
             now = time.time()
             try:
-                if now - last_tick >= TICK / 4:
-                    await self._refresh_nodes(now)
-                    await self._requeue_lost(now)
                 if now - last_tick >= TICK:
                     last_tick = now
+                    # A call to a worker that died fails at once and refreshes the nodes
+                    # itself; this catches joins and quiet losses.
+                    await self._refresh_nodes(now)
+                    await self._requeue_lost(now)
                     self._tick_costs(now)
                     self.pool.release_deferred(now)
                 self.dispatch(now)
