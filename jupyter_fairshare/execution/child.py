@@ -22,7 +22,7 @@ from . import frames
 from .tasks import failure, run_task
 from .versions import module_warnings
 
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
@@ -36,9 +36,12 @@ def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
     os.close(ctl_fd)
     baseline = _cpu_seconds()
     threads = max(1, int(meta["limits"].get("cpus") or 1))
-    # Native thread pools read these at import, which has not happened yet in this process.
-    for name in _THREAD_VARIABLES:
+    # Native thread pools read these at import; NumPy's, imported by the zygote with one
+    # thread, is raised here instead.
+    for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    if threads > 1 and "numpy" in sys.modules:
+        _blas_threads(threads)
 
     if meta["limits"].get("payload_path"):
         payload = _mapped(meta["limits"]["payload_path"])
@@ -82,6 +85,12 @@ def rehearse() -> None:
     copies memory pages shared with the zygote, and that cost belongs here, not to the job."""
     for task in (CallTask(int), CellTask("x = 1\nx")):
         wire.loads(dump_outcome(run_task(wire.loads(wire.dumps(task)))))
+
+
+def _blas_threads(threads: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads, user_api="blas")
 
 
 def _cpu_seconds() -> float:

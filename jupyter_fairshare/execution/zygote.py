@@ -1,7 +1,7 @@
 """The zygote: a process that has imported everything a job needs and forks job processes.
 
 One zygote runs per Dask worker. Forking it costs a millisecond or two, where starting a
-fresh interpreter and importing IPython, cloudpickle and dask costs half a second; the
+fresh interpreter and importing IPython, cloudpickle, dask and NumPy costs half a second; the
 worker also keeps two forked job processes in reserve so a job does not even wait for the fork.
 
 The zygote stays single-threaded (forking a threaded process is unsafe), ignores SIGCHLD so
@@ -25,6 +25,8 @@ def main(sock_fd: int) -> None:
     import dask.threaded  # noqa: F401 - preloaded for graph jobs
 
     from . import child
+
+    _preload_numpy(child.THREAD_VARIABLES)
 
     # One rehearsal here fills the caches that pickling, running a cell and IPython's
     # formatter build on first use; every job process then inherits them instead of
@@ -69,6 +71,24 @@ def main(sock_fd: int) -> None:
             os.killpg(pid, signal.SIGKILL)
         except ProcessLookupError:
             continue
+
+
+def _preload_numpy(thread_variables: tuple[str, ...]) -> None:
+    """Import NumPy where it is installed: most payloads from notebooks carry arrays, and
+    importing it cost each of their jobs 50-90 ms. Its BLAS is told to start with one
+    thread, so the zygote stays single-threaded (a forked thread pool is unsafe, and fork
+    would run BLAS's shutdown and restart each time); a job given more cpus raises it."""
+    saved = {name: os.environ.get(name) for name in thread_variables}
+    os.environ.update(dict.fromkeys(thread_variables, "1"))
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        pass
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _alive(pid: int) -> bool:

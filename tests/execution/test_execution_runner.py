@@ -247,3 +247,18 @@ def test_memory_error_under_a_memory_limit_counts_as_the_limit():
     report = run(CellTask("raise MemoryError()"), limits={**LIMITS, "memory": 300_000_000})
     assert (report["state"], report["reason"]) == ("limit", "memory")
     assert wire.loads(report["result"]).error_type == "MemoryError"
+
+
+def test_numpy_is_imported_before_the_job_and_its_blas_gets_the_jobs_cpus():
+    def state():
+        import sys
+
+        from threadpoolctl import threadpool_info
+
+        preloaded = "numpy" in sys.modules  # this function does not reference NumPy itself
+        return preloaded, sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+    one = wire.loads(run(CallTask(state))["result"]).value
+    two = wire.loads(run(CallTask(state), limits={**LIMITS, "cpus": 2.0})["result"]).value
+    assert one == (True, [1])
+    assert two == (True, [2])
