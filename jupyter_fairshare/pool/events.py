@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select
 
 from ..wire import FINAL_STATES
+from .store.prepared import Prepared
 from .store.tables import events
 
 
@@ -34,14 +35,16 @@ class Event:
         return f"id: {self.seq}\nevent: {self.type}\ndata: {body}\n\n".encode()
 
 
-_INSERT = insert(events)  # built once: building a statement costs more than running it
+_INSERT = Prepared(insert(events).returning(events.c.seq))  # on the hot path of every job
 
 
-def record(connection: Connection, job: str, account: int, type: str, data: dict) -> Event:
+def record(connection: Connection, job: str, account: int, type: str, data: dict, ts: float | None = None) -> Event:
     """Write an event in the caller's transaction; publish the returned event after commit."""
-    result = connection.execute(_INSERT, {"job_id": job, "account_id": account, "type": type, "data": data,
-                                          "ts": time.time()})
-    return Event(result.inserted_primary_key[0], job, account, type, data)
+    cursor = _INSERT.run(connection, {"job_id": job, "account_id": account, "type": type, "data": data,
+                                      "ts": time.time() if ts is None else ts})
+    (seq,) = cursor.fetchone()
+    cursor.close()
+    return Event(seq, job, account, type, data)
 
 
 class Hub:
