@@ -33,7 +33,7 @@ def open_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling breaks SAVEPOINT, which the writer relies on:
         # take it over and begin transactions ourselves.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", lambda conn: conn.connection.driver_connection.execute("BEGIN"))
     else:
         engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     migrate(engine)

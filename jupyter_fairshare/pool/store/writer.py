@@ -18,6 +18,7 @@ a writer thread, which cost more than the commit. Submissions are always batched
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -36,6 +37,9 @@ class Writer:
         self._wake = threading.Condition(self._lock)
         self._closed = False
         self._on_loop = engine.dialect.name == "sqlite"
+        # On the loop, batches keep one connection: checking one out of the engine's pool
+        # for each batch cost more than a small batch's statements.
+        self._connection = engine.connect() if self._on_loop else None
         self._flush_scheduled = False
         self._thread = threading.Thread(target=self._checkpoints if self._on_loop else self._run,
                                         name="fairshare-writer", daemon=True)
@@ -85,6 +89,8 @@ class Writer:
         if self._on_loop and self._pending:
             self._flush()
         self._thread.join(timeout=10)
+        if self._connection is not None:
+            self._connection.close()
 
     def _flush(self) -> None:
         with self._wake:
@@ -125,7 +131,7 @@ class Writer:
         alone = len(units) == 1  # nothing to keep apart: a failure rolls back the transaction anyway
         outcomes: dict[int, tuple[bool, Any]] = {}
         try:
-            with self._engine.begin() as connection:
+            with self._transaction() as connection:
                 for members in units.values():
                     fn, item = batch[members[0]][:2]
                     savepoint = None if alone else connection.begin_nested()
@@ -145,6 +151,19 @@ class Writer:
         except BaseException as exc:  # the commit itself failed: every write in it failed
             outcomes = {i: (False, exc) for i in range(len(batch))}
         return [outcomes[i] for i in range(len(batch))]
+
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        if self._connection is None:
+            with self._engine.begin() as connection:
+                yield connection
+            return
+        if self._connection.invalidated:  # the file went away under it, say: start afresh
+            self._connection.close()
+            self._connection = self._engine.connect()
+        with self._connection.begin():
+            yield self._connection
 
 
 def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:
