@@ -92,6 +92,16 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """A fresh, empty store on each database the pool supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'pool.db'}"
+    url = postgres_url()
+    reset_postgres(url)
+    return url
+
+
 @pytest.fixture(scope="session")
 def pool_server(tmp_path_factory) -> PoolProcess:
     """One pool for the session (2 local workers); each test makes its own account."""

@@ -10,22 +10,10 @@ from jupyter_fairshare.pool.store.db import open_engine
 from jupyter_fairshare.pool.store.prepared import Prepared
 from jupyter_fairshare.pool.store.tables import events, ledger
 from jupyter_fairshare.pool.store.tables import accounts as accounts_table
-from tests.conftest import postgres_url, reset_postgres
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'pool.db'}"
-    else:
-        url = postgres_url()
-        reset_postgres(url)
-    engine = open_engine(url)
-    yield engine
-    engine.dispose()
-
-
-def test_prepared_writes_read_back_as_sqlalchemy_wrote_them(engine):
+def test_prepared_writes_read_back_as_sqlalchemy_wrote_them(store_url):
+    engine = open_engine(store_url)
     insert_event = Prepared(insert(events).returning(events.c.seq))
     insert_ledger = Prepared(insert(ledger))
     charge = Prepared(update(accounts_table).where(accounts_table.c.id == bindparam("_id"))
@@ -44,6 +32,7 @@ def test_prepared_writes_read_back_as_sqlalchemy_wrote_them(engine):
         stored = connection.execute(select(events.c.seq, events.c.data).order_by(events.c.seq)).all()
         charges = connection.execute(select(ledger.c.amount).where(ledger.c.kind == "charge")).scalars().all()
         credits = connection.execute(select(accounts_table.c.credits)).scalar()
+    engine.dispose()
     assert [seq for seq, _ in stored] == seqs and len(set(seqs)) == 3
     assert all(row_data == data for _, row_data in stored)  # JSON went through the column type
     assert charges == [-0.25, -0.25]

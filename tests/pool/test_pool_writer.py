@@ -11,7 +11,6 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
 from jupyter_fairshare.pool.store.db import open_engine
 from jupyter_fairshare.pool.store.writer import Writer
-from tests.conftest import postgres_url, reset_postgres
 
 scratch = Table("writer_scratch", MetaData(), Column("id", Integer, primary_key=True), Column("note", String(2000)))
 
@@ -45,14 +44,9 @@ def _notes(engine) -> list[str]:
         return [row.note for row in connection.execute(select(scratch).order_by(scratch.c.id))]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'pool.db'}"
-    else:
-        url = postgres_url()
-        reset_postgres(url)
-    engine = _engine(url)
+@pytest.fixture
+def engine(store_url):
+    engine = _engine(store_url)
     yield engine
     engine.dispose()
 
