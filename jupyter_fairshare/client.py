@@ -22,6 +22,11 @@ import httpx
 
 from . import errors
 
+try:
+    from . import loopback
+except ImportError:  # httptools comes with uvicorn[standard]; without it every request goes through httpx
+    loopback = None  # type: ignore[assignment]
+
 __all__ = ["Client", "Event", "parse_events", "raise_for_response"]
 
 API = "/api/v1"
@@ -31,6 +36,7 @@ READ_TIMEOUT = 60.0
 # httpx writes a request's head and body in two sends; without TCP_NODELAY, Nagle's
 # algorithm holds the body back until the head is acknowledged.
 NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ class Client:
                                   transport=httpx.HTTPTransport(socket_options=NO_DELAY))
         self._ahttp: httpx.AsyncClient | None = None
         self._aloop: asyncio.AbstractEventLoop | None = None
+        self._loopback = _loopback_for(self.url)
 
     def __repr__(self) -> str:
         return f"Client({self.url!r})"
@@ -159,6 +166,8 @@ class Client:
     def close(self) -> None:
         """Close the open connections."""
         self._http.close()
+        if self._loopback is not None:
+            self._loopback.close()
 
     # -- sync -------------------------------------------------------------------------
 
@@ -178,6 +187,11 @@ class Client:
 
         ``payload_file`` names a payload already written into the pool's spool (same host).
         """
+        if self._loopback is not None:
+            headers = {"Fairshare-Job": json.dumps(meta)}
+            if payload_file is not None:
+                headers["Fairshare-Payload-File"] = payload_file
+            return self._submit_on_loopback(payload, headers, wait)
         params = {"wait": wait} if wait else None
         timeout = httpx.Timeout(READ_TIMEOUT + (wait or 0), connect=CONNECT_TIMEOUT)
         if payload_file is not None:
@@ -194,6 +208,28 @@ class Client:
             headers={"Content-Type": "application/octet-stream", "Fairshare-Job": json.dumps(meta),
                      "Content-Length": str(len(payload))},
         ).json()
+
+    def _submit_on_loopback(self, payload: bytes, headers: dict[str, str], wait: float | None) -> dict[str, Any]:
+        """``submit`` through :mod:`.loopback`: the same request, a tenth of the client's CPU.
+        Sending it twice is safe (a lost keep-alive socket): the job id is in its metadata."""
+        path = self._loopback.path + "/jobs" + (f"?wait={wait:g}" if wait else "")
+        fields = {**self._headers, **headers}
+        if any("\r" in v or "\n" in v for v in fields.values()):
+            raise errors.BadRequest("The token or the job's metadata holds a line break; remove it and submit again.")
+        lines = [f"POST {path} HTTP/1.1", f"Host: {self._loopback.host_header}",
+                 "Content-Type: application/octet-stream", f"Content-Length: {len(payload)}",
+                 *(f"{k}: {v}" for k, v in fields.items()), "", ""]
+        try:
+            answer = self._loopback.exchange("\r\n".join(lines).encode("latin-1"), payload,
+                                             READ_TIMEOUT + (wait or 0))
+        except TimeoutError as exc:
+            raise errors.PoolUnreachable(self.url, "it did not answer in time") from exc
+        except OSError as exc:
+            raise errors.PoolUnreachable(self.url, type(exc).__name__) from exc
+        if answer.status >= 400:
+            raise_for_response(httpx.Response(answer.status, headers=answer.headers, content=answer.body,
+                                              request=httpx.Request("POST", self.url + API + "/jobs")), len(payload))
+        return json.loads(answer.body)
 
     def job(self, job_id: str) -> dict[str, Any]:
         """The job as it stands."""
@@ -226,8 +262,7 @@ class Client:
 
     def on_this_host(self) -> bool:
         """Whether the pool's URL points at this machine (loopback)."""
-        host = httpx.URL(self.url).host
-        return host in ("127.0.0.1", "localhost", "::1")
+        return httpx.URL(self.url).host in LOOPBACK
 
     def public(self, view: str) -> Any:
         """A public view: prices, sites, queue, stats or reservations."""
@@ -323,6 +358,17 @@ class Client:
                     yield event
         except httpx.TransportError as exc:
             raise errors.PoolUnreachable(self.url, type(exc).__name__) from exc
+
+
+def _loopback_for(url: str) -> loopback.Connections | None:
+    """Lean connections for submitting to a plain-HTTP pool on this machine, if this is one."""
+    parsed = httpx.URL(url)
+    if parsed.scheme != "http" or parsed.host not in LOOPBACK or loopback is None:
+        return None
+    port = parsed.port or 80
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return loopback.Connections(parsed.host, port, CONNECT_TIMEOUT, path=parsed.path.rstrip("/") + API,
+                                host_header=f"{host}:{port}")
 
 
 UPLOAD_CHUNK = 1 << 20
