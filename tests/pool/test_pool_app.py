@@ -298,3 +298,14 @@ def test_a_waiting_submission_is_answered_soon_after_the_job_prints_so_its_outpu
     wait_for(account, again["id"], states=("running",))
     time.sleep(0.3)  # it has printed by now: a wait that starts later waits for the end, not for old news
     assert account.get(f"/api/v1/jobs/{again['id']}", params={"wait": 30}).json()["state"] == "done"
+
+
+def test_a_submission_without_metadata_or_token_or_with_a_bad_wait_is_refused_with_a_sentence(pool_server, account):
+    body = wire.dumps(wire.CallTask(int))
+    missing = account.post("/api/v1/jobs", content=body)
+    assert missing.status_code == 422 and "Fairshare-Job header is missing" in missing.json()["detail"]
+    for wait in ("-1", "301", "soon"):
+        bad = account.post("/api/v1/jobs", params={"wait": wait}, content=body, headers={"Fairshare-Job": "{}"})
+        assert bad.status_code == 422 and "from 0 to 300" in bad.json()["detail"], wait
+    anonymous = httpx.post(f"{pool_server.url}/api/v1/jobs", content=body, headers={"Fairshare-Job": "{}"})
+    assert anonymous.status_code == 401 and "No token was sent" in anonymous.json()["detail"]
