@@ -1,12 +1,13 @@
 """The worker side: run a fairshare job in its own process on a Dask worker.
 
-The pool's dispatcher submits :func:`run_job` to a chosen worker and, to cancel, runs
+The pool's dispatcher calls a chosen worker's ``fairshare_run`` handler, which
+:class:`DirectRuns` installs and which runs :func:`run_job`; to cancel, it runs
 :func:`kill_job` there. User code runs only in job processes forked from a per-worker
 zygote (see ``zygote``), never in the worker or the pool.
 """
 
-from .direct import run_job_direct
+from .direct import DirectRuns, framed, run_job_direct
 from .jobprocess import warm_up
 from .runner import kill_job, run_job
 
-__all__ = ["run_job", "run_job_direct", "kill_job", "warm_up"]
+__all__ = ["DirectRuns", "framed", "run_job", "run_job_direct", "kill_job", "warm_up"]

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from distributed import Client
 from distributed.protocol.pickle import dumps
 
-from ..execution import kill_job, run_job_direct, warm_up
+from ..execution import DirectRuns, framed, kill_job, warm_up
 from ..wire import COST, EVENT_TOPIC, OUTPUT, PROGRESS
 from .jobs import LiveJob
 from .policy import Node, SiteState, Start
@@ -69,6 +69,7 @@ class Dispatcher:
 
     async def start(self) -> None:
         self.client.subscribe_topic(EVENT_TOPIC, self._on_worker_event)
+        await self.client.register_plugin(DirectRuns())  # workers that join later get it too
         await self._refresh_nodes(time.time())
         self._loop_task = asyncio.create_task(self._loop())
 
@@ -179,7 +180,7 @@ class Dispatcher:
                 limits["payload_path"], payload = str(payload), b""
             else:
                 payload = await asyncio.to_thread(payload.read_bytes)
-        call = asyncio.ensure_future(self._call(start.node, run_job_direct, job.id, attempt, payload, limits))
+        call = asyncio.ensure_future(self._direct(start.node, job.id, attempt, payload, limits))
         # Stored after the call's first step has sent the job (callbacks run in order).
         asyncio.get_running_loop().call_soon(self.pool.store_start, job)
         self._futures[job.id] = call
@@ -218,12 +219,14 @@ class Dispatcher:
         if job.node:
             await self._call(job.node, kill_job, job.id)
 
+    async def _direct(self, worker: str, job_id: str, attempt: int, payload: bytes, limits: dict) -> dict:
+        """Run an attempt on ``worker`` through its ``fairshare_run`` handler (``execution.direct``)."""
+        return _answer(await self.client.rpc(worker).fairshare_run(
+            job_id=job_id, attempt=attempt, payload=framed(payload), limits=limits))
+
     async def _call(self, worker: str, function, *args):
-        """Call ``function(*args)`` on ``worker`` directly (see ``execution.direct``)."""
-        response = await self.client.rpc(worker).run(function=dumps(function), args=dumps(args), wait=True)
-        if response.get("status") != "OK":
-            raise WorkerError(response.get("text") or "unknown error")
-        return response["result"]
+        """Call ``function(*args)`` on ``worker`` through Dask's ``run`` (rare calls: a kill)."""
+        return _answer(await self.client.rpc(worker).run(function=dumps(function), args=dumps(args), wait=True))["result"]
 
     def _on_worker_event(self, event) -> None:
         _ts, msg = event
@@ -238,3 +241,8 @@ class Dispatcher:
             job.progress = {"done": msg.get("done", 0), "total": msg.get("total", 0)}
             self.pool.hub.transient(job.id, job.account, PROGRESS, job.progress)
 
+
+def _answer(response: dict) -> dict:
+    if response.get("status") != "OK":
+        raise WorkerError(response.get("text") or "unknown error")
+    return response

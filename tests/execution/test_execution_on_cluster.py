@@ -91,3 +91,25 @@ def test_kill_job_through_client_run_cancels_within_a_second(client, events):
     report = future.result(timeout=5)
     assert time.monotonic() - begun < 1.0
     assert report["state"] == "cancelled"
+
+
+def test_the_direct_handler_answers_in_plain_msgpack_with_a_large_result_in_its_own_frame(client):
+    from distributed.utils import sync
+
+    from jupyter_fairshare.execution import DirectRuns, framed
+
+    client.register_plugin(DirectRuns())
+    addr = next(iter(client.scheduler_info()["workers"]))
+
+    def call(job_id, payload, limits=LIMITS):
+        async def go():
+            return await client.rpc(addr).fairshare_run(job_id=job_id, attempt=1, payload=framed(payload), limits=limits)
+        return sync(client.loop, go)
+
+    small = call("d1", wire.dumps(CallTask(divmod, (17, 5))))
+    assert small["status"] == "OK" and small["state"] == "done" and small["events"] == 0
+    assert wire.loads(small["result"]).value == (3, 2)
+    big = call("d2", wire.dumps(CallTask(bytes, (1 << 20,))))  # a 1 MiB result: over the frame threshold
+    assert big["state"] == "done" and wire.loads(big["result"]).value == bytes(1 << 20)
+    broken = call("d3", b"not a payload")  # the worker's own code refuses it before any process runs
+    assert broken["status"] == "error" and "not a jupyter-fairshare payload" in broken["text"]
