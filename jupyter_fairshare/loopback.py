@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httptools
 
@@ -26,8 +26,8 @@ class Answer:
     """A response: its status, lower-cased headers and whole body."""
 
     status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    headers: dict[str, str]
+    body: bytes
 
 
 class _Reader:
