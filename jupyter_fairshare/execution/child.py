@@ -19,10 +19,10 @@ from jupyter_fairshare import wire
 from jupyter_fairshare.wire import CallTask, CellTask, Outcome
 
 from . import frames
+from .jobprocess import THREAD_VARIABLES
 from .tasks import failure, run_task
 from .versions import module_warnings
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def serve(ctl_fd: int, msg_fd: int) -> NoReturn:

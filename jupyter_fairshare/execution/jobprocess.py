@@ -16,6 +16,10 @@ import threading
 
 from . import frames
 
+# Native thread pools read these at start: the zygote and its job processes run with one
+# thread each, and a job given more cpus raises them (``child``).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
 
 class JobProcess:
     """A forked job process waiting for its one job, seen through the worker's pipe ends."""
@@ -65,7 +69,8 @@ class Zygote:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+        # Thread settings from the start: importing this package already loads NumPy.
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1", **dict.fromkeys(THREAD_VARIABLES, "1")}
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "jupyter_fairshare.execution.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],

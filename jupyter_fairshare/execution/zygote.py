@@ -26,7 +26,7 @@ def main(sock_fd: int) -> None:
 
     from . import child
 
-    _preload_numpy(child.THREAD_VARIABLES)
+    _preload_numpy()
 
     # One rehearsal here fills the caches that pickling, running a cell and IPython's
     # formatter build on first use; every job process then inherits them instead of
@@ -73,22 +73,16 @@ def main(sock_fd: int) -> None:
             continue
 
 
-def _preload_numpy(thread_variables: tuple[str, ...]) -> None:
+def _preload_numpy() -> None:
     """Import NumPy where it is installed: most payloads from notebooks carry arrays, and
-    importing it cost each of their jobs 50-90 ms. Its BLAS is told to start with one
-    thread, so the zygote stays single-threaded (a forked thread pool is unsafe, and fork
-    would run BLAS's shutdown and restart each time); a job given more cpus raises it."""
-    saved = {name: os.environ.get(name) for name in thread_variables}
-    os.environ.update(dict.fromkeys(thread_variables, "1"))
+    importing it cost each of their jobs 50-90 ms. The zygote is started with one-thread
+    settings for native thread pools (``jobprocess.THREAD_VARIABLES``), so its BLAS starts
+    one thread and the zygote stays single-threaded (a forked thread pool is unsafe, and
+    fork would run BLAS's shutdown and restart each time); a job given more cpus raises it."""
     try:
         import numpy  # noqa: F401
     except ImportError:
-        pass
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+        return
 
 
 def _alive(pid: int) -> bool:
