@@ -203,3 +203,12 @@ def test_the_first_use_starts_the_embedded_pool_and_says_so(clean_settings, monk
         assert capsys.readouterr().err == ""
     finally:
         embedded.stop(data_dir)
+
+
+def test_an_accounts_jobs_may_share_a_job_process_but_never_with_another_account(pool_server):
+    pids = {}
+    for name in ("first", "second"):
+        with fs.connect(pool_server.url, pool_server.add_account(f"api-pids-{name}-{time.monotonic_ns()}")) as pool:
+            pids[name] = [pool.submit(os.getpid).result(timeout=60) for _ in range(6)]
+    assert not set(pids["first"]) & set(pids["second"])
+    assert len(set(pids["first"])) <= 2 and len(set(pids["second"])) <= 2  # one process per worker at most

@@ -1,8 +1,14 @@
-"""The job process: forked from the zygote, it runs exactly one job and exits.
+"""The job process: forked from the zygote, it runs a job, and exits or waits for the next.
 
-Its stdout and stderr are pipes the worker streams from; its control pipe brings the job in
-and its message pipe takes progress and the outcome out. It reports its own CPU time and
-peak memory, since it is the zygote, not the worker, that reaps it.
+Its stdout and stderr are pipes the worker streams from; its control pipe brings jobs in
+and its message pipe takes progress and outcomes out. It reports its own CPU time and peak
+memory per job, since it is the zygote, not the worker, that reaps it.
+
+Forking, rehearsing and tearing down a process cost several times the CPU of a short job,
+so a process may run the same account's next job on this worker, as an ipyparallel engine
+or a Dask worker would; never another account's. Each job still gets a fresh namespace,
+and a job that leaves threads, processes, other output streams or much memory behind ends
+its process as before.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import mmap
 import os
 import resource
 import sys
+import threading
 from typing import NoReturn
 
 import cloudpickle
@@ -26,20 +33,35 @@ from .versions import module_warnings
 
 
 def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
-    """Announce readiness, wait for one job, run it, send the outcome, exit."""
+    """Announce readiness, then run jobs one at a time until told to stop or unfit for another.
+
+    The worker asks to keep the process (``keep`` in the job's meta) only for the same
+    account's next job; the process agrees only if the job left nothing behind that a fresh
+    process would not have (see ``_fit_for_another``), and otherwise exits after its one job.
+    """
+    _adopt_orphans()
     rehearse()
+    home = _Home()
     frames.write(msg_fd, frames.READY, {"pid": os.getpid()})
-    try:
-        _, meta, payload = frames.read(ctl_fd)
-    except EOFError:
-        os._exit(0)  # a spare the worker discarded
-    os.close(ctl_fd)
+    while True:
+        try:
+            _, meta, payload = frames.read(ctl_fd)
+        except EOFError:
+            os._exit(0)  # a spare or a kept process the worker let go
+        if not _run_one(meta, payload, msg_fd, home):
+            os._exit(0)
+
+
+def _run_one(meta: dict, payload: bytearray | memoryview, msg_fd: int, home: _Home) -> bool:
+    """Run one job and send its outcome; whether this process stays for another job."""
     baseline = _cpu_seconds()
+    children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    _reset_peak_memory()
     threads = max(1, int(meta["limits"].get("cpus") or 1))
     # Native thread pools read these at import; NumPy's, imported by the zygote with one
-    # thread, is raised here instead.
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(threads)
+    # thread, is raised here instead (and a kept process puts the variables back after).
+    if threads > 1:
+        os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     if threads > 1 and "numpy" in sys.modules:
         _blas_threads(threads)
 
@@ -54,16 +76,22 @@ def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
     else:
         del payload
         outcome = run_task(task, threads, lambda done, total: frames.write(msg_fd, frames.PROGRESS, {"done": done, "total": total}))
+        del task
     blob = dump_outcome(outcome)
 
     cpu_seconds = _cpu_seconds() - baseline
-    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if children > children_peak:  # a child of this job, not of an earlier one, was the largest
+        peak = max(peak, children)
     sys.stdout.flush()
     sys.stderr.flush()
-    # Close the output pipes before reporting, so the worker finds them at their end at
-    # once instead of waiting for this process to exit (tearing it down takes a while).
-    os.close(1)
-    os.close(2)
+    stay = bool(meta.get("keep")) and outcome.error_type != "MemoryError" and home.restore()
+    if not stay:
+        # Close the output pipes before reporting, so the worker finds them at their end at
+        # once instead of waiting for this process to exit (tearing it down takes a while).
+        os.close(1)
+        os.close(2)
     error = None if outcome.ok else _one_line(outcome)
     frames.write(
         msg_fd,
@@ -74,10 +102,90 @@ def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
             "memory_error": outcome.error_type == "MemoryError",
             "cpu_seconds": cpu_seconds,
             "peak_memory": peak * 1024,
+            "kept": stay,
         },
         blob,
     )
-    os._exit(0)
+    return stay
+
+
+class _Home:
+    """What a job process looks like before its first job, to tell whether a job changed it.
+
+    A kept process must give the account's next job what a fresh one would: the same working
+    directory and environment (put back), the same output streams, a single thread, no
+    processes of its own and no more than ``KEEP_GROWTH`` more memory (otherwise it exits).
+    """
+
+    def __init__(self) -> None:
+        self.cwd = os.getcwd()
+        self.environ = dict(os.environ)
+        self.streams = (sys.stdout, sys.stderr, sys.stdin)
+        self.rss = _rss()
+
+    def restore(self) -> bool:
+        """Put back what is cheap to put back; whether the process is now fit for another job."""
+        if (sys.stdout, sys.stderr, sys.stdin) != self.streams or not _alone():
+            return False
+        if os.environ != self.environ:
+            os.environ.clear()
+            os.environ.update(self.environ)
+        try:
+            if os.getcwd() != self.cwd:
+                os.chdir(self.cwd)
+        except OSError:
+            return False
+        rss = _rss()
+        return rss is not None and self.rss is not None and rss - self.rss <= KEEP_GROWTH
+
+
+KEEP_GROWTH = 64 * 2**20  # bytes a job may leave a kept process grown by
+
+
+def _alone() -> bool:
+    """Whether this process has one thread and no child processes left (Linux only; elsewhere
+    it cannot tell, and says no)."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:  # reap what the job's children left
+            continue
+    except ChildProcessError:
+        pass
+    try:
+        tasks = os.listdir("/proc/self/task")
+        if len(tasks) != 1 or threading.active_count() != 1:
+            return False
+        with open(f"/proc/self/task/{tasks[0]}/children") as handle:
+            return not handle.read().strip()
+    except OSError:
+        return False
+
+
+def _rss() -> int | None:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _reset_peak_memory() -> None:
+    """Start the job's peak memory from what the process holds now, not from an earlier job."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        return
+
+
+def _adopt_orphans() -> None:
+    """Become the parent of any process a job leaves behind by double-forking, so that
+    ``_alone`` sees it (and the process is not kept) instead of it escaping unnoticed."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return
 
 
 def rehearse() -> None:

@@ -1,8 +1,11 @@
-"""The worker's side of job processes: its zygote, and forked job processes kept in reserve.
+"""The worker's side of job processes: its zygote, forked job processes kept in reserve, and
+job processes kept after their job for the same account's next one.
 
 Everything here runs in the Dask worker process. ``take()`` hands out a job process that is
 already forked and waiting, and ``refill()`` asks the zygote for the next ones once a job has
-ended, so the cost a job pays for its own process is a pipe write.
+ended, so the cost a job pays for its own process is a pipe write. ``keep()`` holds on to a
+process whose job left it fit for another (``child.serve`` decides), for at most ``KEPT``
+processes and ``KEPT_SECONDS`` each; ``take(account_key)`` prefers one kept for that key.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import atexit
 import os
 import socket
 import subprocess
+import select
 import sys
 import threading
+import time
 
 from . import frames
 
@@ -40,24 +45,20 @@ class JobProcess:
         return self.pid
 
     def send_job(self, meta: dict, payload: bytes) -> bool:
-        """Hand the process its job (it takes only one); False if it died before taking it."""
+        """Hand the process a job; False if it died before taking it."""
         try:
             frames.write(self.ctl_fd, frames.JOB, meta, payload)
         except BrokenPipeError:
             return False
-        finally:
-            self.close_control()
         return True
 
-    def close_control(self) -> None:
-        if self.ctl_fd >= 0:
-            os.close(self.ctl_fd)
-            self.ctl_fd = -1
+    def waiting(self) -> bool:
+        """Whether a kept process still waits for a job: one that died has its pipe at its end."""
+        return not select.select([self.msg_fd], [], [], 0)[0]
 
     def close(self) -> None:
-        """Release the worker's pipe ends (closing the control pipe lets a spare exit)."""
-        self.close_control()
-        for name in ("stdout_fd", "stderr_fd", "msg_fd"):
+        """Release the worker's pipe ends (closing the control pipe lets a waiting process exit)."""
+        for name in ("ctl_fd", "stdout_fd", "stderr_fd", "msg_fd"):
             fd = getattr(self, name)
             if fd >= 0:
                 os.close(fd)
@@ -109,11 +110,24 @@ class Zygote:
 _lock = threading.Lock()
 _zygote: Zygote | None = None
 _spares: list[JobProcess] = []
+_kept: list[tuple[str, float, JobProcess]] = []  # (account key, since, process), oldest first
 SPARES = 2  # job processes kept forked and rehearsed, waiting for a job
+KEPT = 4  # job processes kept after their job, each for its account's next job
+KEPT_SECONDS = 300.0
 
 
-def take() -> JobProcess:
-    """A ready job process for one job; call ``refill`` once the job has ended."""
+def take(account_key: str | None = None) -> JobProcess:
+    """A ready job process for one job, kept for ``account_key`` if there is one; call
+    ``refill`` once the job has ended."""
+    if account_key is not None:
+        with _lock:
+            _expire()
+            found = next((i for i in range(len(_kept) - 1, -1, -1) if _kept[i][0] == account_key), None)
+            job = None if found is None else _kept.pop(found)[2]
+        if job is not None:
+            if job.waiting():
+                return job
+            job.close()
     for _ in range(2):
         with _lock:
             if _zygote is None or not _zygote.alive():
@@ -130,6 +144,19 @@ def take() -> JobProcess:
     raise RuntimeError("The worker could not start a job process twice in a row; restart this worker.")
 
 
+def keep(account_key: str, job: JobProcess) -> None:
+    """Hold on to a job process that said it is fit for another job, for this account only."""
+    with _lock:
+        _kept.append((account_key, time.monotonic(), job))
+        _expire()
+
+
+def _expire() -> None:
+    now = time.monotonic()
+    while _kept and (len(_kept) > KEPT or now - _kept[0][1] > KEPT_SECONDS):
+        _kept.pop(0)[2].close()
+
+
 def refill() -> None:
     """Fork reserve job processes up to ``SPARES``, after a job rather than during it.
 
@@ -138,6 +165,7 @@ def refill() -> None:
     it was meant to speed up.
     """
     with _lock:
+        _expire()
         while _zygote is not None and _zygote.alive() and len(_spares) < SPARES:
             _spares.append(_zygote.fork())
 
@@ -162,6 +190,8 @@ def _discard() -> None:
     global _zygote
     while _spares:
         _spares.pop().close()
+    while _kept:
+        _kept.pop()[2].close()
     if _zygote is not None:
         _zygote.close()
         _zygote = None

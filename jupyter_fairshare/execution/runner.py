@@ -130,7 +130,10 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Em
         return _report("failed", None, mismatch, blob, 0.0, time.monotonic() - begun, 0)
 
     batcher = EventBatcher(job_id, attempt, emit if emit is not None else worker_emitter())
-    proc = jobprocess.take()
+    # A job process may stay for the same account's next job, unless the job maps a
+    # spool file (it would keep the mapping) or the pool did not say whose job it is.
+    account_key = None if path else limits.get("account_key")
+    proc = jobprocess.take(account_key)
     run = _Run(proc.pid)
     with _lock:
         _running[job_id] = run
@@ -139,19 +142,24 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Em
             del _early_kills[key]
         if _early_kills.pop(job_id, None) is not None:
             run.kill("cancelled")
+    meta = None
     try:
         started = time.monotonic()
         # A process killed before it took the job is reported by the watch like any other.
-        proc.send_job({"job": job_id, "attempt": attempt, "limits": limits}, b"" if path else payload)
+        job = {"job": job_id, "attempt": attempt, "limits": limits, "keep": account_key is not None}
+        proc.send_job(job, b"" if path else payload)
         meta, blob, peak = _watch(proc, run, batcher, limits, started)
         wall = time.monotonic() - started
     finally:
         with _lock:
             _running.pop(job_id, None)
-        if run.stopped is None:
-            # The job's process has exited; this reaps anything it left running.
-            _killpg_quietly(run.pid)
-        proc.close()
+        if account_key is not None and run.stopped is None and meta is not None and meta["kept"]:
+            jobprocess.keep(account_key, proc)
+        else:
+            if run.stopped is None:
+                # The job's process has exited; this reaps anything it left running.
+                _killpg_quietly(run.pid)
+            proc.close()
     batcher.close()
 
     if meta is None:
@@ -230,15 +238,20 @@ def _watch(
                 run.kill("time")
             elif memory and rss > memory:
                 run.kill("memory")
-        _drain(sel, streams, batcher)
+        # A process that stays for another job keeps its output pipes open: what it printed
+        # is already in them. One that exits closes them, but its children may still write.
+        _drain(sel, streams, batcher, 0.0 if meta is not None and meta["kept"] else 0.5)
     return meta, blob, peak
 
 
-def _drain(sel: selectors.BaseSelector, streams: dict[int, str], batcher: EventBatcher) -> None:
-    """Read the output still in the pipes; give up after a moment if something holds them open."""
-    deadline = time.monotonic() + 0.5
-    while any(fd in streams for fd in sel.get_map()) and time.monotonic() < deadline:
-        for key, _ in sel.select(max(0.0, deadline - time.monotonic())):
+def _drain(sel: selectors.BaseSelector, streams: dict[int, str], batcher: EventBatcher, wait: float) -> None:
+    """Read the output still in the pipes, waiting up to ``wait`` seconds for more."""
+    deadline = time.monotonic() + wait
+    while any(fd in streams for fd in sel.get_map()):
+        ready = sel.select(max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return
+        for key, _ in ready:
             if key.fd not in streams:
                 sel.unregister(key.fd)
                 continue

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
+import secrets
 import socket
 import time
 from pathlib import Path
@@ -66,6 +68,7 @@ class Dispatcher:
         self._workers: dict[str, dict] = {}
         self._futures: dict[str, object] = {}
         self._suspects: dict[str, float] = {}  # workers a direct call just failed to reach
+        self._key = secrets.token_bytes(16)  # hides account names from workers, see account_key
 
     async def start(self) -> None:
         self.client.subscribe_topic(EVENT_TOPIC, self._on_worker_event)
@@ -174,7 +177,8 @@ class Dispatcher:
         payload, job.payload = job.payload, None
         if payload is None:
             payload = await asyncio.to_thread(self.pool.payload, job.id)
-        limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": self.pool.wall_limit(job)}
+        limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": self.pool.wall_limit(job),
+                  "account_key": self.account_key(job.account)}
         if isinstance(payload, Path):
             if on_this_host(start.node):  # the job process maps the spool file itself
                 limits["payload_path"], payload = str(payload), b""
@@ -213,6 +217,11 @@ class Dispatcher:
         while job.events_seen < report.get("events", 0) and time.monotonic() < deadline:
             await asyncio.sleep(0.002)
         await self.pool.finish(job, attempt, report)
+
+    def account_key(self, account: int) -> str:
+        """What a worker needs to tell accounts apart (a job process is only ever reused for
+        the same account's jobs) without learning who they are."""
+        return hashlib.blake2b(str(account).encode(), key=self._key, digest_size=12).hexdigest()
 
     async def kill(self, job: LiveJob) -> None:
         """Stop a running job's process; its ``run_job`` then reports it cancelled."""
