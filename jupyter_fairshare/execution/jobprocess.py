@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import select
 import socket
 import subprocess
-import select
 import sys
 import threading
 import time
