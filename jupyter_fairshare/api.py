@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
-from . import errors, wire
+from . import errors, spoolfiles, wire
 from .client import Client, Event
 from .settings import resolve
 
@@ -168,7 +168,7 @@ class Pool:
         if not directory or self._spool.get("host") != socket.gethostname() or not os.access(directory, os.W_OK):
             return None
         name = f"{uuid.uuid4().hex}.part"
-        with open(os.path.join(directory, name), "wb") as handle:
+        with spoolfiles.new_file(os.path.join(directory, name), size) as handle:
             for piece in pieces:
                 handle.write(piece)
         return name

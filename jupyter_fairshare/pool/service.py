@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
+from .. import spoolfiles
 from ..wire import DONE, OUTPUT, QUEUED
 from . import accounts, jobs
 from .carbon import greener_start
@@ -88,6 +89,7 @@ class Pool:
         from .dispatcher import Dispatcher
 
         await asyncio.to_thread(self._recover)
+        await asyncio.to_thread(spoolfiles.empty, self.spool)
         self.dispatcher = Dispatcher(self, client)
         await self.dispatcher.start()
 
@@ -194,7 +196,7 @@ class Pool:
         self.spool.mkdir(parents=True, exist_ok=True)
         path = self.spool / f"{uuid.uuid4().hex}.part"
         try:
-            with open(path, "wb") as handle:
+            with spoolfiles.new_file(path, declared) as handle:
                 async for chunk in request.stream():
                     handle.write(chunk)
         except BaseException:
@@ -563,9 +565,9 @@ class Pool:
         return done
 
     def _forget(self, job: LiveJob, event, live: dict | None = None) -> None:
-        if job.spooled:  # a final job needs its payload no more; freeing a large file's pages
-            # takes tens of milliseconds, which the answer to the job's owner need not wait for
-            asyncio.get_running_loop().run_in_executor(None, (self.spool / f"{job.id}.payload").unlink, True)
+        if job.spooled:  # a final job needs its payload no more: kept for reuse or deleted, in a
+            # thread, since the answer to the job's owner need not wait for either
+            asyncio.get_running_loop().run_in_executor(None, spoolfiles.retire, self.spool / f"{job.id}.payload")
         job.state = event.type
         self.live.pop(job.id, None)
         self.hub.publish(event, live)

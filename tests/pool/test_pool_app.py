@@ -228,6 +228,30 @@ def test_a_large_payload_is_spooled_to_a_file_mapped_by_the_job_and_removed_afte
     assert eventually(lambda: not list(spool.glob(f"{job['id']}*"))), "the finished job's payload file stayed"
 
 
+def test_a_finished_jobs_payload_file_is_kept_and_the_next_upload_overwrites_it(pool_server, account):
+    import numpy as np
+
+    from jupyter_fairshare import spoolfiles
+
+    free = pool_server.data_dir / "spool" / spoolfiles.FREE
+    spoolfiles.empty(free.parent)  # files earlier tests' jobs left for reuse
+    sizes = [2 * 2**20 // 8, 3 * 2**20 // 8]  # MiB over the 1 MiB spool threshold, the second larger
+    inodes = []
+    for size in sizes:
+        response = account.post("/api/v1/jobs", params={"wait": 60}, content=wire.dumps(wire.CallTask(np.sum, (np.ones(size),))),
+                                headers={"Fairshare-Job": "{}"})
+        job = response.json()
+        assert job["state"] == "done" and wire.loads(account.get(f"/api/v1/jobs/{job['id']}/result").content).value == size
+        own = free.parent / f"{job['id']}.payload"
+        assert eventually(lambda: not own.exists())  # noqa: B023 - checked in this pass
+        kept = list(free.iterdir())
+        assert len(kept) == 1
+        inodes.append(kept[0].stat().st_ino)
+    # The second payload went into the first one's file (the only one kept), and that file
+    # was kept again; a new file would have been kept beside it.
+    assert inodes[0] == inodes[1] and next(free.iterdir()).stat().st_size >= sizes[1] * 8
+
+
 def test_a_short_job_answers_its_wait_with_its_output_and_result_inline(account):
     import base64
 
