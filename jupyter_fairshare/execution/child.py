@@ -37,7 +37,7 @@ def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
 
     The worker asks to keep the process (``keep`` in the job's meta) only for the same
     account's next job; the process agrees only if the job left nothing behind that a fresh
-    process would not have (see ``_fit_for_another``), and otherwise exits after its one job.
+    process would not have (``_Home.restore``), and otherwise exits after the job.
     """
     _adopt_orphans()
     rehearse()
@@ -59,11 +59,11 @@ def _run_one(meta: dict, payload: bytearray | memoryview, msg_fd: int, home: _Ho
     _reset_peak_memory()
     threads = max(1, int(meta["limits"].get("cpus") or 1))
     # Native thread pools read these at import; NumPy's, imported by the zygote with one
-    # thread, is raised here instead (and a kept process puts the variables back after).
+    # thread, is raised here instead.
     if threads > 1:
         os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
-    if threads > 1 and "numpy" in sys.modules:
-        _blas_threads(threads)
+        if "numpy" in sys.modules:
+            _blas_threads(threads)
 
     if meta["limits"].get("payload_path"):
         payload = _mapped(meta["limits"]["payload_path"])
@@ -86,7 +86,8 @@ def _run_one(meta: dict, payload: bytearray | memoryview, msg_fd: int, home: _Ho
         peak = max(peak, children)
     sys.stdout.flush()
     sys.stderr.flush()
-    stay = bool(meta.get("keep")) and outcome.error_type != "MemoryError" and home.restore()
+    # A job given more cpus raised the thread pools, which a fresh process would not have.
+    stay = bool(meta.get("keep")) and threads == 1 and outcome.error_type != "MemoryError" and home.restore()
     if not stay:
         # Close the output pipes before reporting, so the worker finds them at their end at
         # once instead of waiting for this process to exit (tearing it down takes a while).

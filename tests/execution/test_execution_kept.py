@@ -111,3 +111,14 @@ def test_a_kept_process_that_died_while_waiting_is_replaced_not_reported_as_the_
     os.kill(dead, 9)
     assert eventually(lambda: not psutil.pid_exists(dead))
     assert pid_of() != dead
+
+
+def test_a_job_given_more_than_one_cpu_ends_its_process_so_the_next_gets_one_thread_pools():
+    def blas_threads():
+        from threadpoolctl import threadpool_info
+
+        return os.getpid(), sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+    wide = wire.loads(run(CallTask(blas_threads), cpus=2.0)["result"]).value
+    narrow = wire.loads(run(CallTask(blas_threads))["result"]).value
+    assert wide[1] == [2] and narrow[1] == [1] and narrow[0] != wide[0]
