@@ -174,16 +174,14 @@ class Dispatcher:
         attempt = job.attempt + 1
         self.pool.mark_started(job, attempt, start.site, start.node)
         job.events_seen, job.output, job.output_bytes = 0, [], 0
-        payload, job.payload = job.payload, None
-        if payload is None:
-            payload = await asyncio.to_thread(self.pool.payload, job.id)
-        limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": self.pool.wall_limit(job),
-                  "account_key": self.account_key(job.account)}
-        if isinstance(payload, Path):
-            if on_this_host(start.node):  # the job process maps the spool file itself
-                limits["payload_path"], payload = str(payload), b""
-            else:
-                payload = await asyncio.to_thread(payload.read_bytes)
+        try:
+            payload, limits = await self._prepare(job, start)
+        except Exception as exc:  # noqa: BLE001 - the pool's own failure must end the job, not leave it running
+            log.exception("job %s attempt %d could not be started", job.id, attempt)
+            self.pool.store_start(job)  # the settlement below ends a stored start
+            await self._fail(job, attempt, f"The pool could not start the job ({type(exc).__name__}: {exc}); "
+                                           "report this to the pool's operator.")
+            return
         call = asyncio.ensure_future(self._direct(start.node, job.id, attempt, payload, limits))
         # Stored after the call's first step has sent the job (callbacks run in order).
         asyncio.get_running_loop().call_soon(self.pool.store_start, job)
@@ -197,11 +195,7 @@ class Dispatcher:
             return
         except WorkerError as exc:  # our worker-side code failed on this job: running it again won't help
             log.error("job %s attempt %d failed on its worker: %s", job.id, attempt, exc)
-            await self.pool.finish(job, attempt, {
-                "state": "failed", "reason": "worker error", "result": None, "cpu_seconds": 0.0,
-                "wall_seconds": 0.0, "peak_memory": 0,
-                "error": f"The worker could not run the job ({exc}); report this to the pool's operator."},
-                billed=False)
+            await self._fail(job, attempt, f"The worker could not run the job ({exc}); report this to the pool's operator.")
             return
         except Exception as exc:  # the worker or the connection to it broke: run it again
             log.warning("job %s attempt %d lost: %r", job.id, attempt, exc)
@@ -217,6 +211,26 @@ class Dispatcher:
         while job.events_seen < report.get("events", 0) and time.monotonic() < deadline:
             await asyncio.sleep(0.002)
         await self.pool.finish(job, attempt, report)
+
+    async def _prepare(self, job: LiveJob, start: Start) -> tuple[bytes, dict]:
+        """The payload to send and the limits to run it under."""
+        payload, job.payload = job.payload, None
+        if payload is None:
+            payload = await asyncio.to_thread(self.pool.payload, job.id)
+        limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": self.pool.wall_limit(job),
+                  "account_key": self.account_key(job.account)}
+        if isinstance(payload, Path):
+            if on_this_host(start.node):  # the job process maps the spool file itself
+                limits["payload_path"], payload = str(payload), b""
+            else:
+                payload = await asyncio.to_thread(payload.read_bytes)
+        return payload, limits
+
+    async def _fail(self, job: LiveJob, attempt: int, error: str) -> None:
+        """End an attempt that failed through no fault of the job's, unbilled: running it again won't help."""
+        await self.pool.finish(job, attempt, {
+            "state": "failed", "reason": "worker error", "result": None, "cpu_seconds": 0.0,
+            "wall_seconds": 0.0, "peak_memory": 0, "error": error}, billed=False)
 
     def account_key(self, account: int) -> str:
         """What a worker needs to tell accounts apart (a job process is only ever reused for

@@ -333,3 +333,4 @@ def test_a_submission_without_metadata_or_token_or_with_a_bad_wait_is_refused_wi
         assert bad.status_code == 422 and "from 0 to 300" in bad.json()["detail"], wait
     anonymous = httpx.post(f"{pool_server.url}/api/v1/jobs", content=body, headers={"Fairshare-Job": "{}"})
     assert anonymous.status_code == 401 and "No token was sent" in anonymous.json()["detail"]
+

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from jupyter_fairshare import wire
-from tests.conftest import postgres_url, reset_postgres, start_pool, submit, wait_for
+from tests.conftest import start_pool, submit, wait_for
 
 CREDITS = 100.0
 
@@ -34,15 +34,6 @@ def report_then_sleep(seconds):
     print("worker-pid", psutil.Process().parents()[1].pid, flush=True)
     _time.sleep(seconds)
     return "finished"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'pool.db'}"
-    url = postgres_url()
-    reset_postgres(url)
-    return url
 
 
 def test_sigkill_at_any_moment_loses_no_job_and_charges_no_credit_twice(tmp_path, store_url):
@@ -95,5 +86,30 @@ def test_a_job_whose_worker_dies_is_requeued_and_the_lost_run_not_billed(tmp_pat
             assert 2.0 <= final["bill"]["wall_seconds"] < 4.0  # the second run only
             account = client.get("/api/v1/account").json()
             assert account["credits"] == pytest.approx(CREDITS - final["cost"], abs=1e-12)
+    finally:
+        pool.kill(signal.SIGTERM)
+
+
+def test_a_recovered_job_whose_payload_the_store_lost_fails_with_the_reason_instead_of_hanging(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "pool.db"
+    pool = start_pool(tmp_path / "first", db=f"sqlite:///{db}", workers=1)
+    token = pool.add_account("restored", credits=CREDITS)
+    with pool.client(token) as client:
+        blocker = submit(client, time.sleep, 30).json()
+        job = submit(client, numbered, 7).json()
+    pool.kill(signal.SIGKILL)
+    with sqlite3.connect(db) as store:  # a store restored from an inconsistent copy, say
+        store.execute("DELETE FROM blobs WHERE job_id = ? AND kind = 'payload'", (job["id"],))
+    pool = start_pool(tmp_path / "second", db=f"sqlite:///{db}", workers=1)
+    try:
+        with pool.client(token) as client:
+            client.post(f"/api/v1/jobs/{blocker['id']}/cancel")
+            final = wait_for(client, job["id"], timeout=60)
+            assert final["state"] == "failed"
+            assert final["error"].startswith("The pool could not start the job (") and "operator" in final["error"]
+            assert final["bill"] is None and final["cost"] == 0.0
+            assert wait_for(client, blocker["id"])["state"] == "cancelled"
     finally:
         pool.kill(signal.SIGTERM)
