@@ -23,9 +23,10 @@ from distributed.protocol import to_serialize
 
 from ..wire import EVENT_TOPIC
 from . import jobprocess
-from .runner import run_job
+from .runner import kill_job, run_job
 
 HANDLER = "fairshare_run"
+KILL_HANDLER = "fairshare_kill"
 FRAME_ABOVE = 1 << 16  # bytes: larger payloads and results go as frames of their own, not inside msgpack
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def framed(blob: bytes | None):
 
 
 class DirectRuns(WorkerPlugin):
-    """Installs the ``fairshare_run`` handler on every worker of the pool's cluster."""
+    """Installs the ``fairshare_run`` and ``fairshare_kill`` handlers on every worker of the pool's cluster."""
 
     name = "fairshare-direct-runs"
 
@@ -50,7 +51,12 @@ class DirectRuns(WorkerPlugin):
                 return {"status": "error", "text": f"{type(exc).__name__}: {exc}"}
             return {"status": "OK", **report, "result": framed(report["result"])}
 
+        async def fairshare_kill(job_id: str) -> dict:
+            """Signals only, so it answers at once; the job's ``fairshare_run`` then reports it cancelled."""
+            return {"status": "OK", "killed": kill_job(job_id)}
+
         worker.handlers[HANDLER] = fairshare_run
+        worker.handlers[KILL_HANDLER] = fairshare_kill
 
 
 async def run_job_direct(job_id: str, attempt: int, payload: bytes, limits: dict, dask_worker=None) -> dict:

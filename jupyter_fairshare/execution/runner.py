@@ -97,9 +97,9 @@ class _Run:
 def kill_job(job_id: str) -> bool:
     """Stop the job's process and its children if it runs on this worker; whether it did.
 
-    Meant for ``client.run``: it only signals, so it returns at once, and the ``run_job``
-    waiting on the job then reports ``cancelled``. A job that has not started yet here is
-    remembered for a minute, so that it is cancelled as soon as it starts.
+    Meant for the ``fairshare_kill`` handler: it only signals, so it returns at once, and
+    the ``run_job`` waiting on the job then reports ``cancelled``. A job that has not
+    started yet here is remembered for a minute, so that it is cancelled as soon as it starts.
     """
     with _lock:
         run = _running.get(job_id)

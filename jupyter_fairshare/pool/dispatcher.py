@@ -20,9 +20,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from distributed import Client
-from distributed.protocol.pickle import dumps
 
-from ..execution import DirectRuns, framed, kill_job, warm_up
+from ..execution import DirectRuns, framed, warm_up
 from ..wire import COST, EVENT_TOPIC, OUTPUT, PROGRESS
 from .jobs import LiveJob
 from .policy import Node, SiteState, Start
@@ -240,16 +239,12 @@ class Dispatcher:
     async def kill(self, job: LiveJob) -> None:
         """Stop a running job's process; its ``run_job`` then reports it cancelled."""
         if job.node:
-            await self._call(job.node, kill_job, job.id)
+            _answer(await self.client.rpc(job.node).fairshare_kill(job_id=job.id))
 
     async def _direct(self, worker: str, job_id: str, attempt: int, payload: bytes, limits: dict) -> dict:
         """Run an attempt on ``worker`` through its ``fairshare_run`` handler (``execution.direct``)."""
         return _answer(await self.client.rpc(worker).fairshare_run(
             job_id=job_id, attempt=attempt, payload=framed(payload), limits=limits))
-
-    async def _call(self, worker: str, function, *args):
-        """Call ``function(*args)`` on ``worker`` through Dask's ``run`` (rare calls: a kill)."""
-        return _answer(await self.client.rpc(worker).run(function=dumps(function), args=dumps(args), wait=True))["result"]
 
     def _on_worker_event(self, event) -> None:
         _ts, msg = event
