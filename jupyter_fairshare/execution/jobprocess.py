@@ -27,7 +27,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 class JobProcess:
-    """A forked job process waiting for its one job, seen through the worker's pipe ends."""
+    """A forked job process waiting for a job, seen through the worker's pipe ends."""
 
     def __init__(self, stdout_fd: int, stderr_fd: int, ctl_fd: int, msg_fd: int) -> None:
         self.stdout_fd = stdout_fd
