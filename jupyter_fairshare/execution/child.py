@@ -31,7 +31,6 @@ from .tasks import failure, run_task
 from .versions import module_warnings
 
 
-
 def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
     """Announce readiness, then run jobs one at a time until told to stop or unfit for another.
 
