@@ -45,7 +45,7 @@ def ours(url: str, token: str, n: int) -> list[float]:
 def via_api(url: str, token: str, n: int) -> list[float]:
     """The same through the Python API (``Pool.submit_task(..., wait=30).result()``)."""
     from jupyter_fairshare import wire
-    from jupyter_fairshare.api import Pool
+    from jupyter_fairshare.notebook.api import Pool
 
     times = []
     with Pool(url, token) as p:

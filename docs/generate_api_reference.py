@@ -21,9 +21,9 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 def openapi() -> dict:
     """The spec of an app over a throwaway SQLite store; nothing listens, no cluster starts."""
-    from jupyter_fairshare.pool.app import create_app
+    from jupyter_fairshare.pool.http.app import create_app
     from jupyter_fairshare.pool.config import PoolConfig
-    from jupyter_fairshare.pool.service import Pool
+    from jupyter_fairshare.pool.pool import Pool
 
     with tempfile.TemporaryDirectory() as tmp:
         pool = Pool(PoolConfig(db_url=f"sqlite:///{tmp}/pool.db", data_dir=Path(tmp)))

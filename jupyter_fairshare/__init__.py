@@ -11,7 +11,7 @@
 
 from typing import TYPE_CHECKING
 
-from .errors import (
+from .client.errors import (
     BadRequest,
     BadToken,
     CreditsTooLow,
@@ -30,7 +30,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .api import Job, Pool, connect
+    from .notebook.api import Job, Pool, connect
 
 _LAZY = {"Job", "Pool", "connect"}
 
@@ -40,7 +40,7 @@ def __getattr__(name: str) -> object:
     workers import this package too, and every megabyte it brings (httpx, the client) is
     copied into the page tables of each job process they fork."""
     if name in _LAZY:
-        from . import api
+        from .notebook import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'jupyter_fairshare' has no attribute {name!r}")
@@ -52,7 +52,7 @@ def __dir__() -> list[str]:
 
 def load_ipython_extension(ipython: object) -> None:
     """``%load_ext jupyter_fairshare``: register ``%%fairshare`` and ``%fairshare``."""
-    from .magics import load_ipython_extension as load
+    from .notebook.magics import load_ipython_extension as load
 
     load(ipython)
 

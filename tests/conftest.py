@@ -13,9 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jupyter_fairshare.pool.embedded import launch
+from jupyter_fairshare.embedded import launch
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# FAIRSHARE_TEST_PG lets parallel runs on one machine use databases of their own.
+PG_URL = os.environ.get("FAIRSHARE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @dataclass

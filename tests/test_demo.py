@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from jupyter_fairshare import demo
-from jupyter_fairshare.api import Pool
+from jupyter_fairshare.notebook.api import Pool
 from jupyter_fairshare.demo import launch
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from ..pool.config import default_data_dir
-from ..pool.embedded import launch
+from ..embedded import launch
 
 STATE = "demo.json"
 POOL_STATE = "pool.json"

@@ -22,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from .. import errors, wire
+from ..client import errors
+from .. import wire
 from ..client import Client
 from .launch import SIMULATED, demo_dir, read_state
 

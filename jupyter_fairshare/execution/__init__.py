@@ -3,11 +3,5 @@
 The pool's dispatcher calls a chosen worker's ``fairshare_run`` handler, which
 :class:`DirectRuns` installs and which runs :func:`run_job`; to cancel, it calls the
 ``fairshare_kill`` handler, which runs :func:`kill_job`. User code runs only in job processes forked from a per-worker
-zygote (see ``zygote``), never in the worker or the pool.
+zygote (see ``job/zygote.py``), never in the worker or the pool.
 """
-
-from .direct import DirectRuns, framed, run_job_direct
-from .jobprocess import warm_up
-from .runner import kill_job, run_job
-
-__all__ = ["DirectRuns", "framed", "run_job", "run_job_direct", "kill_job", "warm_up"]

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from distributed import Client
 
-from ..execution import DirectRuns, framed, warm_up
+from ..execution.worker import DirectRuns, framed, warm_up
 from ..wire import COST, EVENT_TOPIC, OUTPUT, PROGRESS
 from .jobs import LiveJob
 from .policy import Node, SiteState, Start

@@ -20,9 +20,9 @@ import uvicorn
 from distributed import Client, Nanny, Scheduler, SpecCluster
 
 from . import accounts
-from .app import create_app
+from .http.app import create_app
 from .config import PoolConfig
-from .service import Pool
+from .pool import Pool
 
 log = logging.getLogger(__name__)
 

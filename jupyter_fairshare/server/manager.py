@@ -28,9 +28,9 @@ from typing import Any
 
 import httpx
 
-from .. import errors, settings
-from ..client import CONNECT_TIMEOUT, Client, Event, _EventDecoder, raise_for_response
-from ..pool import embedded as embedded_pool
+from ..client import errors, settings
+from ..client.client import CONNECT_TIMEOUT, Client, Event, _EventDecoder, raise_for_response
+from .. import embedded as embedded_pool
 
 __all__ = ["FairShareManager", "Unavailable"]
 

@@ -18,7 +18,7 @@ from tornado import web
 from tornado.httpclient import HTTPClientError
 from tornado.routing import Rule
 
-from jupyter_fairshare.pool import embedded
+from jupyter_fairshare import embedded
 from tests.conftest import submit, wait_for
 
 # How long a test may wait for the pool before it fails rather than hangs; not an assertion.

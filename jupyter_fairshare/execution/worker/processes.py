@@ -1,0 +1,206 @@
+"""The worker's side of job processes: its zygote, forked job processes kept in reserve, and
+job processes kept after their job for the same account's next one.
+
+Everything here runs in the Dask worker process. ``take()`` hands out a job process that is
+already forked and waiting, and ``refill()`` asks the zygote for the next ones once a job has
+ended, so the cost a job pays for its own process is a pipe write. ``keep()`` holds on to a
+process whose job left it fit for another (``child.serve`` decides), for at most ``KEPT``
+processes and ``KEPT_SECONDS`` each; ``take(account_key)`` prefers one kept for that key.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from .. import frames
+
+# Native thread pools read these at start: the zygote and its job processes run with one
+# thread each, and a job given more cpus raises them (``child``).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+class JobProcess:
+    """A forked job process waiting for a job, seen through the worker's pipe ends."""
+
+    def __init__(self, stdout_fd: int, stderr_fd: int, ctl_fd: int, msg_fd: int) -> None:
+        self.stdout_fd = stdout_fd
+        self.stderr_fd = stderr_fd
+        self.ctl_fd = ctl_fd
+        self.msg_fd = msg_fd
+        self.pid = 0
+
+    def wait_ready(self) -> int:
+        """Block until the process announces itself (normally it already has); its pid."""
+        kind, meta, _ = frames.read(self.msg_fd)
+        if kind != frames.READY:
+            raise EOFError("A fairshare job process spoke before it was given a job.")
+        self.pid = int(meta["pid"])
+        return self.pid
+
+    def send_job(self, meta: dict, payload: bytes) -> bool:
+        """Hand the process a job; False if it died before taking it."""
+        try:
+            frames.write(self.ctl_fd, frames.JOB, meta, payload)
+        except BrokenPipeError:
+            return False
+        return True
+
+    def waiting(self) -> bool:
+        """Whether a kept process still waits for a job: one that died has its pipe at its end."""
+        return not select.select([self.msg_fd], [], [], 0)[0]
+
+    def close(self) -> None:
+        """Release the worker's pipe ends (closing the control pipe lets a waiting process exit)."""
+        for name in ("ctl_fd", "stdout_fd", "stderr_fd", "msg_fd"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
+
+class Zygote:
+    """Handle on the zygote process that forks job processes for this worker."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Thread settings from the start: importing this package already loads NumPy.
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1", **dict.fromkeys(THREAD_VARIABLES, "1")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "jupyter_fairshare.execution.job.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        theirs.close()
+        self._sock = ours
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self) -> JobProcess:
+        """Ask for a new job process wired to fresh pipes; it readies itself in the background."""
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ctl_r, ctl_w = os.pipe()
+        msg_r, msg_w = os.pipe()
+        try:
+            socket.send_fds(self._sock, [b"f"], [out_w, err_w, ctl_r, msg_w])
+        finally:
+            for fd in (out_w, err_w, ctl_r, msg_w):
+                os.close(fd)
+        return JobProcess(out_r, err_r, ctl_w, msg_r)
+
+    def close(self) -> None:
+        """Stop the zygote: it kills its running job processes when its socket closes."""
+        self._sock.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+_lock = threading.Lock()
+_zygote: Zygote | None = None
+_spares: list[JobProcess] = []
+_kept: list[tuple[str, float, JobProcess]] = []  # (account key, since, process), oldest first
+SPARES = 2  # job processes kept forked and rehearsed, waiting for a job
+KEPT = 4  # job processes kept after their job, each for its account's next job
+KEPT_SECONDS = 300.0
+
+
+def take(account_key: str | None = None) -> JobProcess:
+    """A ready job process for one job, kept for ``account_key`` if there is one; call
+    ``refill`` once the job has ended."""
+    if account_key is not None:
+        with _lock:
+            _expire()
+            found = next((i for i in range(len(_kept) - 1, -1, -1) if _kept[i][0] == account_key), None)
+            job = None if found is None else _kept.pop(found)[2]
+        if job is not None:
+            if job.waiting():
+                return job
+            job.close()
+    for _ in range(2):
+        with _lock:
+            if _zygote is None or not _zygote.alive():
+                _restart()
+            assert _zygote is not None
+            job = _spares.pop(0) if _spares else _zygote.fork()
+        try:
+            job.wait_ready()
+            return job
+        except EOFError:
+            job.close()
+            with _lock:
+                _discard()
+    raise RuntimeError("The worker could not start a job process twice in a row; restart this worker.")
+
+
+def keep(account_key: str, job: JobProcess) -> None:
+    """Hold on to a job process that said it is fit for another job, for this account only."""
+    with _lock:
+        _kept.append((account_key, time.monotonic(), job))
+        _expire()
+
+
+def _expire() -> None:
+    now = time.monotonic()
+    while _kept and (len(_kept) > KEPT or now - _kept[0][1] > KEPT_SECONDS):
+        _kept.pop(0)[2].close()
+
+
+def refill() -> None:
+    """Fork reserve job processes up to ``SPARES``, after a job rather than during it.
+
+    With two in reserve, the next job finds one ready even while the other is still being
+    forked and rehearsed, and that work (a few ms of CPU) no longer competes with the job
+    it was meant to speed up.
+    """
+    with _lock:
+        _expire()
+        while _zygote is not None and _zygote.alive() and len(_spares) < SPARES:
+            _spares.append(_zygote.fork())
+
+
+def warm_up() -> int:
+    """Start the zygote and the reserve job processes now rather than on the first job; the zygote's pid."""
+    with _lock:
+        if _zygote is None or not _zygote.alive():
+            _restart()
+        assert _zygote is not None
+        return _zygote.process.pid
+
+
+def _restart() -> None:
+    global _zygote
+    _discard()
+    _zygote = Zygote()
+    _spares.extend(_zygote.fork() for _ in range(SPARES))
+
+
+def _discard() -> None:
+    global _zygote
+    while _spares:
+        _spares.pop().close()
+    while _kept:
+        _kept.pop()[2].close()
+    if _zygote is not None:
+        _zygote.close()
+        _zygote = None
+
+
+def shutdown() -> None:
+    """Stop the zygote and its reserve (at interpreter exit, so no process outlives us)."""
+    with _lock:
+        _discard()
+
+
+atexit.register(shutdown)

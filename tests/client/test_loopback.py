@@ -1,0 +1,55 @@
+"""The lean loopback exchange against a real pool: the same answers and errors as httpx."""
+
+import socket
+import time
+
+import pytest
+
+from jupyter_fairshare import wire
+from jupyter_fairshare.client import errors
+from jupyter_fairshare.client import Client
+
+
+@pytest.fixture
+def client(pool_server):
+    client = Client(pool_server.url, pool_server.add_account(f"loopback-{time.monotonic_ns()}", credits=5.0))
+    yield client
+    client.close()
+
+
+def test_only_plain_http_to_this_machine_takes_the_lean_path():
+    assert Client("http://127.0.0.1:8750")._loopback is not None
+    assert Client("http://localhost:8750/prefix")._loopback.path == "/prefix/api/v1"
+    assert Client("https://127.0.0.1:8750")._loopback is None
+    assert Client("http://pool.example.org")._loopback is None
+
+
+def test_a_submission_after_the_pool_dropped_the_idle_connection_is_sent_again(client):
+    task = wire.dumps(wire.CallTask(sum, ([1, 2],)))
+    first = client.submit(task, {"kind": "call"}, wait=30)
+    (idle,) = client._loopback._idle
+    time.sleep(5.5)  # past uvicorn's keep-alive timeout: the pool closes the idle socket
+    second = client.submit(task, {"kind": "call"}, wait=30)
+    assert first["state"] == second["state"] == "done" and first["id"] != second["id"]
+    assert client._loopback._idle[0] is not idle and idle.fileno() == -1
+
+
+def test_a_refused_token_keeps_the_pools_sentence(pool_server):
+    bad = Client(pool_server.url, "fs_wrong")
+    with pytest.raises(errors.BadToken, match="not valid"):
+        bad.submit(wire.dumps(wire.CallTask(int)), {"kind": "call"})
+    bad.close()
+
+
+def test_a_pool_that_is_gone_is_reported_unreachable():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(errors.PoolUnreachable, match=f"127.0.0.1:{port}"):
+        Client(f"http://127.0.0.1:{port}", "t").submit(b"x", {"kind": "call"})
+
+
+def test_a_line_break_in_a_header_value_is_refused_before_anything_is_sent(pool_server):
+    sneaky = Client(pool_server.url, "fs_x\r\nX-Admin: yes")
+    with pytest.raises(errors.BadRequest, match="line break"):
+        sneaky.submit(wire.dumps(wire.CallTask(int)), {"kind": "call"})

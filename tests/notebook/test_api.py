@@ -1,0 +1,215 @@
+"""The Python API: Pool.submit and the Job future, against a real pool process."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+import jupyter_fairshare as fs
+from jupyter_fairshare import wire
+from jupyter_fairshare.client import errors
+from jupyter_fairshare.notebook.api import parse_duration
+from jupyter_fairshare.client.settings import config_path, resolve
+
+from ..conftest import start_pool, submit
+
+
+def add(a, b=0):
+    return a + b
+
+
+@pytest.fixture
+def pool(pool_server, request):
+    pool = fs.connect(pool_server.url, pool_server.add_account(f"api-{request.node.name[:30]}-{time.monotonic_ns()}",
+                                                               credits=10.0))
+    yield pool
+    pool.close()
+
+
+def _fill(pool_server, seconds: float) -> None:
+    """Keep both of the session pool's workers busy for ``seconds``."""
+    with pool_server.client(pool_server.add_account(f"filler-{time.monotonic_ns()}")) as http:
+        for _ in range(2):
+            submit(http, time.sleep, seconds)
+
+
+def test_a_call_comes_back_with_its_value_and_the_job_is_billed(pool):
+    job = pool.submit(add, 2, b=3)
+    assert job.result(timeout=60) == 5
+    assert job.done() and job.status == "done"
+    assert job.bill["total"] == job.cost > 0 and job.bill["lines"]
+    assert job.site == "local" and job.finished_at >= job.started_at >= job.submitted_at
+
+
+def test_the_metadata_names_the_kind_resources_and_limits(pool):
+    job = pool.submit(add, 1, memory="500MB", max_cost=1.5, deadline="2h", site="local", name="adder")
+    job.result(timeout=60)
+    info = pool.client.job(job.id)
+    assert (info["kind"], info["name"], info["memory"], info["max_cost"], info["site"]) == (
+        "call", "adder", 500 * 10**6, 1.5, "local")
+
+
+def test_a_queued_job_reports_its_position_then_follows_events_to_the_end(pool, pool_server):
+    _fill(pool_server, 1.5)
+    job = pool.submit(add, 1)
+    assert job.info["state"] == "queued" and job.info["position"] >= 1
+    assert f"{job.info['position']} of " in repr(job)
+    assert job.result(timeout=60) == 1
+    assert job.info["state"] == "done" and job.info["position"] is None
+
+
+def test_a_remote_exception_is_raised_as_itself_with_the_remote_traceback_as_cause(pool):
+    job = pool.submit(add, 1, "x")
+    with pytest.raises(TypeError) as info:
+        job.result(timeout=60)
+    assert isinstance(info.value.__cause__, errors.RemoteTraceback)
+    assert "Remote traceback" in str(info.value.__cause__) and "add" in str(info.value.__cause__)
+
+
+def test_a_cancelled_job_says_so(pool):
+    job = pool.submit(time.sleep, 30)
+    assert job.cancel() is True and job.done()
+    with pytest.raises(errors.JobCancelled, match=f"{job.id} was cancelled"):
+        job.result()
+
+
+def test_a_max_cost_stop_raises_max_cost_reached_with_the_pools_sentence(pool):
+    job = pool.submit(time.sleep, 30, max_cost=2e-6)
+    with pytest.raises(errors.MaxCostReached, match="raise --max-cost"):
+        job.result(timeout=60)
+
+
+def test_a_failed_job_without_a_result_raises_job_failed_with_its_error(pool):
+    def hog():
+        return bytearray(400 * 10**6)  # over the 100 MB it asked for
+
+    job = pool.submit(hog, memory="100MB")
+    with pytest.raises(errors.JobFailed, match="memory limit of 100 MB"):
+        job.result(timeout=60)
+
+
+def test_a_version_mismatch_on_the_worker_raises_version_mismatch(pool, monkeypatch):
+    monkeypatch.setattr(wire, "runtime_versions", lambda: {"python": "3.99", "cloudpickle": "3.1.0"})
+    job = pool.submit(add, 1)
+    with pytest.raises(errors.VersionMismatch, match="3.99"):
+        job.result(timeout=60)
+
+
+def test_a_lost_worker_is_a_warning_and_the_job_goes_on(pool):
+    def report_then_sleep():
+        import time as _time
+
+        import psutil
+
+        print("worker-pid", psutil.Process().parents()[1].pid, flush=True)
+        _time.sleep(1.0)
+        return "finished"
+
+    job = pool.submit(report_then_sleep)
+    for event in job.events(timeout=60):
+        if event.type == wire.OUTPUT and "worker-pid" in event.data.get("text", ""):
+            os.kill(int(event.data["text"].split()[1]), signal.SIGKILL)
+            break
+    with pytest.warns(errors.WorkerLost, match="back in the queue"):
+        assert job.result(timeout=60) == "finished"
+
+
+async def test_a_job_can_be_awaited(pool):
+    assert await pool.submit(add, 20, 22) == 42
+
+
+def test_map_submits_one_job_per_item_and_jobs_lists_them_newest_first(pool):
+    jobs = pool.map(add, [1, 2, 3], [10, 20, 30])
+    assert [j.result(timeout=60) for j in jobs] == [11, 22, 33]
+    assert [j.id for j in pool.jobs()] == [j.id for j in reversed(jobs)]
+
+
+def test_account_and_prices_are_read_from_the_pool(pool):
+    assert pool.account()["balance"] == 10.0
+    assert pool.prices()["sites"][0]["site"] == "local"
+
+
+def test_a_payload_over_the_published_limit_fails_before_it_is_sent(tmp_path):
+    config = tmp_path / "pool.toml"
+    config.write_text('payload_limit = "2MiB"\n[[sites]]\nname = "local"\nworkers = 1\n')
+    small = start_pool(tmp_path / "pool", config=config)
+    try:
+        pool = fs.connect(small.url, small.add_account("big"))
+        with pytest.raises(errors.PayloadTooLarge) as info:
+            pool.submit(add, b"x" * (3 * 1024 * 1024))
+        assert info.value.limit == 2 * 1024 * 1024 and info.value.size > info.value.limit
+        assert pool.client.jobs() == []
+        pool.close()
+    finally:
+        small.kill(signal.SIGTERM)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("2h", 7200), ("1.5d", 129600), ("45", 45), (12, 12)])
+def test_durations_are_read_in_seconds(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_a_duration_that_is_not_understood_says_how_to_write_one():
+    with pytest.raises(errors.BadRequest, match="like 90s, 30m, 2h or 1d"):
+        parse_duration("soon")
+
+
+@pytest.fixture
+def clean_settings(monkeypatch, tmp_path):
+    monkeypatch.delenv("FAIRSHARE_URL", raising=False)
+    monkeypatch.delenv("FAIRSHARE_TOKEN", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_arguments_win_over_environment_and_config(clean_settings, monkeypatch):
+    monkeypatch.setenv("FAIRSHARE_URL", "http://env:1")
+    monkeypatch.setenv("FAIRSHARE_TOKEN", "env-token")
+    assert resolve("http://arg:1/", "arg-token").token == "arg-token"
+    settings = resolve("http://arg:1/", None)
+    assert (settings.url, settings.token, settings.source) == ("http://arg:1", "env-token", "argument")
+
+
+def test_the_config_file_is_used_when_the_environment_is_empty(clean_settings):
+    path = config_path()
+    assert str(path).startswith(str(clean_settings))
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"url": "http://cfg:2", "token": "cfg-token"}))
+    settings = resolve()
+    assert (settings.url, settings.token) == ("http://cfg:2", "cfg-token")
+
+
+def test_an_unreadable_config_file_is_reported_with_its_path(clean_settings):
+    path = config_path()
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    with pytest.raises(errors.FairshareError, match="config.json cannot be read"):
+        resolve()
+
+
+def test_the_first_use_starts_the_embedded_pool_and_says_so(clean_settings, monkeypatch, capsys):
+    from jupyter_fairshare import embedded
+
+    data_dir = clean_settings / "data"
+    monkeypatch.setenv("FAIRSHARE_DATA_DIR", str(data_dir))
+    try:
+        settings = resolve()
+        said = capsys.readouterr().err
+        assert settings.source == "embedded" and settings.token
+        assert "starting the embedded pool" in said and f"embedded pool ready at {settings.url}" in said
+        assert resolve().url == settings.url  # found running: nothing to say
+        assert capsys.readouterr().err == ""
+    finally:
+        embedded.stop(data_dir)
+
+
+def test_an_accounts_jobs_may_share_a_job_process_but_never_with_another_account(pool_server):
+    pids = {}
+    for name in ("first", "second"):
+        with fs.connect(pool_server.url, pool_server.add_account(f"api-pids-{name}-{time.monotonic_ns()}")) as pool:
+            pids[name] = [pool.submit(os.getpid).result(timeout=60) for _ in range(6)]
+    assert not set(pids["first"]) & set(pids["second"])
+    assert len(set(pids["first"])) <= 2 and len(set(pids["second"])) <= 2  # one process per worker at most
