@@ -68,7 +68,9 @@ def loaded_by(module: str) -> frozenset[str]:
     """The modules a fresh interpreter holds after importing ``module`` (this tree's copy)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     code = f"import sys, {module}; print('\\n'.join(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, f"importing {module} failed:\n{result.stderr}"
     return frozenset(result.stdout.split())
 
@@ -149,7 +151,9 @@ def import_graph() -> dict[str, set[str]]:
                     anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join([*anchor, *([base] if base else [])])
                 # `from a import b` imports the module a.b when there is one, else a name of a.
-                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names
+                ]
             graph[name].update(t for t in targets if t in modules and t != name)
     return graph
 

@@ -15,4 +15,5 @@ def test_the_package_and_the_tests_pass_the_linter():
         [sys.executable, "-m", "ruff", "check", "--no-fix", "--output-format", "concise", *LINTED],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
-    assert result.returncode == 0, "ruff found problems; run `ruff check jupyter_fairshare tests`:\n" + result.stdout + result.stderr
+    hint = "ruff found problems; run `ruff check jupyter_fairshare tests` (or add --fix for the fixable ones):\n"
+    assert result.returncode == 0, hint + result.stdout + result.stderr

@@ -35,4 +35,5 @@ def test_the_typed_parts_pass_mypy_in_strict_mode():
         [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
-    assert result.returncode == 0, "mypy found type errors; run `python -m mypy` to see them:\n" + result.stdout + result.stderr
+    hint = "mypy found type errors; run `python -m mypy` from the repository root to see them:\n"
+    assert result.returncode == 0, hint + result.stdout + result.stderr
