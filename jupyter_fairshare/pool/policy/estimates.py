@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
+from typing import Any
 
 _ALPHA = 0.2
 _PRIOR_CV = 0.5
@@ -57,8 +58,9 @@ class RuntimeStats:
 
 # A queued job as the walk sees it: ``(-priority, submitted_at, id, cpus, memory, gpus,
 # seconds, cv, ...)``. Plain tuples, because a snapshot makes one per queued job and the
-# first three fields are the start order.
-Demand = tuple
+# first three fields are the start order. The standings add fields of their own after
+# these, so its length is not fixed.
+Demand = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)

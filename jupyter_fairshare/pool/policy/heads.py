@@ -20,67 +20,23 @@ its size (:meth:`HeadIndex.block_at_least`), and those shapes would otherwise su
 be set aside one by one, several per size. A group is set aside whole, with one pop; only
 the rarer "this long or longer" case sets shapes aside inside their group.
 
-Entries are ``(-key, submitted, job id, queue version, queue)``; ties break by submission
-then id, and a later version of the same queue makes older entries stale. Stale entries
-are dropped when they surface, and an entry that stands for a shape or group (its
-*listing*) is only ever a lower bound of what it stands for, so a listing found valid at
-the top of a heap is the true best of everything beneath it.
+The records are in :mod:`.queues`. Entries are ``(-key, submitted, job id, queue version,
+queue)``; ties break by submission then id, and a later version of the same queue makes
+older entries stale. Stale entries are dropped when they surface, and an entry that
+stands for a shape or group (its *listing*) is only ever a lower bound of what it stands
+for, so a listing found valid at the top of a heap is the true best of everything beneath
+it.
 """
 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
 
+from .queues import Account, Aging, Entry, Group, Queue, Shape, ShapeHeaps, Size
 from .types import PolicyConfig, QueuedJob
-
-Shape = tuple[str, float, int, int, "str | None", float]
-Size = tuple[float, int, int, "str | None"]
 
 _heappush = heapq.heappush
 _heappop = heapq.heappop
-
-
-@dataclass(slots=True, eq=False)
-class Account:
-    """An account's usage, its cached fair-share factor and its queues."""
-
-    name: str
-    tier: str
-    shares: float
-    recorded: float = 0.0  # decayed usage, scaled to the reference time
-    pending: float = 0.0  # expected usage of running jobs, same scale
-    factor: float = 1.0  # fair-share factor against the current normaliser; see Scheduler._account_changed
-    queues: list[Queue] = field(default_factory=list)
-    epoch: int = 0  # bumped when its factor fell and its queues were left to re-key lazily
-
-
-@dataclass(slots=True, eq=False)
-class Queue:
-    account: Account
-    shape: ShapeHeaps
-    jobs: list[tuple[float, str]] = field(default_factory=list)
-    version: int = 0
-    epoch: int = 0  # the account epoch its live heap entry was keyed at
-    aging: tuple | None = None  # its live entry in the aging heap: (submitted, id, version, queue)
-
-
-@dataclass(slots=True, eq=False)
-class Group:
-    size: Size
-    newcomer: bool
-    heaps: tuple[list, list] = field(default_factory=lambda: ([], []))  # shapes' listings: young, old
-    listed: list = field(default_factory=lambda: [None, None])  # the entry standing for it in the tops
-    blocked: int = 0  # the decision stamp it was set aside whole in
-
-
-@dataclass(slots=True, eq=False)
-class ShapeHeaps:
-    key: Shape
-    group: Group
-    heaps: tuple[list, list] = field(default_factory=lambda: ([], []))  # queue heads: young, old
-    listed: list = field(default_factory=lambda: [None, None])  # the entry standing for it in its group
-    blocked: int = 0  # the decision stamp it was set aside in, apart from its group
 
 
 class HeadIndex:
@@ -98,14 +54,14 @@ class HeadIndex:
         self.shapes: dict[Shape, ShapeHeaps] = {}
         self.groups: dict[tuple[bool, Size], Group] = {}
         self.now = float("-inf")  # the latest time seen, which decides young or old on re-keying
-        self._tops: dict[tuple[bool, int], list] = {(n, k): [] for n in (True, False) for k in (0, 1)}
+        self._tops: dict[tuple[bool, int], list[Entry]] = {(n, k): [] for n in (True, False) for k in (0, 1)}
         # The four tops in the order best() visits them; the lists are only ever mutated.
         self._classes = [(n, k, self._tops[(n, k)]) for n in (True, False) for k in (0, 1)]
-        self._aging: list = []
+        self._aging: list[Aging] = []
         self._stamp = 1  # odd while no decision runs, so nothing counts as blocked
-        self._groups_aside: list[tuple[tuple, int]] = []
-        self._shapes_aside: list[tuple[tuple, int]] = []
-        self._larger: dict[tuple[Size, float], tuple[list, list]] = {}
+        self._groups_aside: list[tuple[Entry, int]] = []
+        self._shapes_aside: list[tuple[Entry, int]] = []
+        self._larger: dict[tuple[Size, float], tuple[list[Group], list[ShapeHeaps]]] = {}
         self._newcomer_tier = config.newcomer_tier
         self._young = config.max_age > 0
         self._wf = config.fairshare_weight
@@ -176,7 +132,7 @@ class HeadIndex:
         else:
             self._list(queue.shape, 1, (-(self._wf * acc.factor + self._wa), t, job_id, queue.version, queue))
 
-    def _list(self, shape: ShapeHeaps, kind: int, entry: tuple) -> None:
+    def _list(self, shape: ShapeHeaps, kind: int, entry: Entry) -> None:
         """Push a head into its shape; list it in the group, and the group in the tops, where it
         beats the listing there.
 
@@ -217,7 +173,7 @@ class HeadIndex:
         limit = self.now - self.config.max_age
         for shape in self.shapes.values():
             shape.heaps = ([], [])
-        fresh = []
+        fresh: list[Aging] = []
         head = self.head
         queue_of, queued = self.queue_of, self.queued
         # One pass over every queue: the head check of head() is inlined for the common case.
@@ -274,7 +230,7 @@ class HeadIndex:
 
     # ----------------------------------------------------------------- the next job
 
-    def best(self, now: float, lift: bool) -> tuple | None:
+    def best(self, now: float, lift: bool) -> Entry | None:
         """The entry whose job goes next: reserve first, then priority, submission, id.
 
         The check that a top is live is repeated here from :meth:`_top_of` so that the
@@ -282,8 +238,8 @@ class HeadIndex:
         """
         shift = self._wa * now / self._max_age if self._young else 0.0
         stamp = self._stamp
-        best_rank: tuple | None = None
-        best: tuple | None = None
+        best_rank: tuple[int, float, float, str] | None = None
+        best: Entry | None = None
         for newcomer, kind, tops in self._classes:
             if not tops:
                 continue
@@ -301,15 +257,16 @@ class HeadIndex:
                 and entry[3] == queue.version
                 and queue.epoch == queue.account.epoch
             ):
-                entry = self._top_of(tops, kind)
-                if entry is None:
+                top = self._top_of(tops, kind)
+                if top is None:
                     continue
+                entry = top
             rank = (-1 if lift and newcomer else 0, entry[0] - shift if kind == 0 else entry[0], entry[1], entry[2])
             if best_rank is None or rank < best_rank:
                 best_rank, best = rank, entry
         return best
 
-    def _top_of(self, tops: list, kind: int) -> tuple | None:
+    def _top_of(self, tops: list[Entry], kind: int) -> Entry | None:
         """The best live head of one tier class and age kind, cleaning stale listings.
 
         A group set aside in this decision leaves the heap until the decision ends
@@ -346,7 +303,7 @@ class HeadIndex:
                 _heappush(tops, current)
         return None
 
-    def _group_top(self, group: Group, kind: int) -> tuple | None:
+    def _group_top(self, group: Group, kind: int) -> Entry | None:
         """A group's best live head, setting aside shapes blocked in this decision."""
         heap = group.heaps[kind]
         stamp = self._stamp
@@ -369,7 +326,7 @@ class HeadIndex:
                 _heappush(heap, current)
         return None
 
-    def _top(self, heap: list) -> tuple | None:
+    def _top(self, heap: list[Entry]) -> Entry | None:
         """A shape heap's best live entry, re-keying entries whose account's factor fell since.
 
         A re-keyed entry is no better than the one it replaces, so it never displaces a

@@ -62,6 +62,7 @@ def place(
 def fits_somewhere(job: QueuedJob, nodes: Sequence[Node]) -> bool:
     """Whether the job could ever run here: some node's whole capacity covers it."""
     return any(
-        (job.site is None or node.site == job.site) and has_room((node.cpus, node.memory, node.gpus), job.cpus, job.memory, job.gpus)
+        (job.site is None or node.site == job.site)
+        and has_room((node.cpus, node.memory, node.gpus), job.cpus, job.memory, job.gpus)
         for node in nodes
     )

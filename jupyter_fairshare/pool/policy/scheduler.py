@@ -21,17 +21,19 @@ start back, and its age keeps counting.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from . import standings as _standings
+from .capacity import Capacity
 from .estimates import RuntimeStats
 from .fairshare import billing_units, fairshare_factor
-from .heads import Account, HeadIndex, Queue, Shape
-from .placement import Free, first_fit, fits_somewhere, has_room, order_nodes
+from .heads import HeadIndex
+from .placement import Free, first_fit
+from .queues import Account, Queue
 from .reserve import reserve_active
-from .shadow import Reservation, ShadowIndex, end_entry
+from .shadow import Reservation
 from .types import (
     AccountState,
     Node,
@@ -59,20 +61,11 @@ class Scheduler:
         if config.half_life <= 0:
             raise ValueError("half_life must be more than 0 seconds; use a short one to forget usage quickly.")
         self.config = config
-        self._nodes: list[Node] = []
-        self._ordered: list[Node] = []
-        self._free: dict[str, Free] = {}
-        self._open: list[Node] = []
-        self._used: dict[str, Free] = {}
-        self._ends: dict[str, list[tuple]] = {}  # per node: (expected end, id, cpus, memory, gpus), sorted
-        self._fits: dict[Shape, bool] = {}
-        self._capacity: Free = (0.0, 0, 0)
-        self._shadows = ShadowIndex()
+        self._nodes = Capacity()
         self._accounts: dict[str, Account] = {}
         self._heads = HeadIndex(config)
         self._queued: dict[str, QueuedJob] = self._heads.queued  # shared, never rebound
         self._queue_of: dict[str, Queue] = self._heads.queue_of
-        self._rank: dict[str, int] = {}
         self._running: dict[str, tuple[RunningJob, float]] = {}
         self._runtimes = RuntimeStats()
         self._t0: float | None = None
@@ -108,7 +101,7 @@ class Scheduler:
     @property
     def capacity(self) -> Free:
         """The pool's total CPUs, memory and GPUs over the nodes present."""
-        return self._capacity
+        return self._nodes.total
 
     def factor(self, account: str) -> float:
         """An account's fair-share factor as the scheduler currently orders by it."""
@@ -119,21 +112,7 @@ class Scheduler:
 
     def set_nodes(self, nodes: Sequence[Node], sites: Mapping[str, SiteState]) -> None:
         """Replace the pool's capacity; jobs running on vanished nodes stay tracked."""
-        self._nodes = list(nodes)
-        self._ordered = order_nodes(self._nodes, sites)
-        self._free = {}
-        for node in self._ordered:
-            used = self._used.get(node.name, (0.0, 0, 0))
-            self._free[node.name] = (node.cpus - used[0], node.memory - used[1], node.gpus - used[2])
-        self._rank = {node.name: i for i, node in enumerate(self._ordered)}
-        self._open = [node for node in self._ordered if self._free[node.name][0] > _EPS]
-        self._capacity = (
-            sum(n.cpus for n in self._nodes),
-            sum(n.memory for n in self._nodes),
-            sum(n.gpus for n in self._nodes),
-        )
-        self._fits = {}
-        self._shadows.reset(self._ordered)
+        self._nodes.set_nodes(nodes, sites)
         self._version += 1
 
     def set_account(self, account: AccountState, usage_at: float) -> None:
@@ -189,12 +168,13 @@ class Scheduler:
     @property
     def has_room(self) -> bool:
         """Whether some node has a free CPU, so that ``decide`` could start anything at all."""
-        return bool(self._open)
+        return bool(self._nodes.open)
 
     def decide(self, now: float) -> list[Start]:
         """Every start that should happen now, in priority order; started jobs become running."""
         self._time(now)
         heads = self._heads
+        nodes = self._nodes
         heads.age(now)
         heads.begin()
         cfg = self.config
@@ -204,21 +184,21 @@ class Scheduler:
         looked = 0
         depth = cfg.backfill_depth
         # Only a start changes what the reserve reads, so it is checked once per start.
-        lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
-        while self._open and looked <= depth:
+        lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, nodes.total[0], cfg.newcomer_reserve)
+        while nodes.open and looked <= depth:
             entry = heads.best(now, lift)
             if entry is None:
                 break
             queue = entry[4]
             job = self._queued[entry[2]]
-            fitting = node = first_fit(job, self._open, self._free)
+            fitting = node = first_fit(job, nodes.open, nodes.free)
             if node is not None and blocked_job is not None:
                 if reservation is None:
-                    reservation = self._reserve(blocked_job, now)
+                    reservation = nodes.reserve(blocked_job, now)
                 if reservation is not None and node.name == reservation.node:
-                    node = self._backfill(job, node, reservation, now)
+                    node = nodes.backfill(job, node, reservation, now)
             if node is None:
-                if blocked_job is None and self._fits_somewhere(job):
+                if blocked_job is None and nodes.fits_somewhere(job, queue.shape.key):
                     blocked_job = job
                 if fitting is None:  # nothing this size or larger fits now, whatever its length
                     heads.block_at_least(queue.shape.group.size)
@@ -227,7 +207,9 @@ class Scheduler:
                 looked += 1
                 continue
             starts.append(self._start(job, node, now))
-            lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
+            lift = reserve_active(
+                self._newcomers_waiting > 0, self._newcomer_cpus, nodes.total[0], cfg.newcomer_reserve
+            )
         heads.end()
         return starts
 
@@ -243,49 +225,13 @@ class Scheduler:
         """Every queued job's standing, keyed by job id."""
         return self._snap(now).all()
 
-    def why(self, job_id: str, now: float, ahead: int = 5) -> dict:
+    def why(self, job_id: str, now: float, ahead: int = 5) -> dict[str, Any]:
         """A queued job's standing with the ``ahead`` jobs just before it, anonymised."""
-        snap = self._snap(now)
-        mine = snap.get(job_id)
-        if mine is None:
-            return {}
-        before = []
-        for other in snap.order[max(mine.position - 1 - ahead, 0) : mine.position - 1]:
-            st = snap.get(other)
-            before.append(
-                {"position": st.position, "tier": self._queued[other].tier, "priority": st.components["priority"], "components": dict(st.components)}
-            )
-        return {
-            "position": mine.position,
-            "queue_length": mine.queue_length,
-            "expected_start": mine.expected_start,
-            "uncertainty": mine.uncertainty,
-            "components": dict(mine.components),
-            "ahead": before,
-        }
+        return _standings.why(self._snap(now), self._queued, job_id, ahead)
 
-    def queue_view(self, now: float) -> list[dict]:
+    def queue_view(self, now: float) -> list[dict[str, Any]]:
         """The public queue in start order, without accounts or job ids."""
-        snap = self._snap(now)
-        rows = []
-        for job_id in snap.order:
-            job = self._queued[job_id]
-            st = snap.get(job_id)
-            rows.append(
-                {
-                    "position": st.position,
-                    "tier": job.tier,
-                    "cpus": job.cpus,
-                    "memory": job.memory,
-                    "gpus": job.gpus,
-                    "site": job.site,
-                    "waited": max(now - job.submitted_at, 0.0),
-                    "expected_start": st.expected_start,
-                    "uncertainty": st.uncertainty,
-                    "components": dict(st.components),
-                }
-            )
-        return rows
+        return _standings.queue_rows(self._snap(now), self._queued, now)
 
     # ----------------------------------------------------------------- internals: time and usage
 
@@ -373,38 +319,31 @@ class Scheduler:
             self._newcomers_waiting -= 1
         return job
 
-    def _fits_somewhere(self, job: QueuedJob) -> bool:
-        key = self._queue_of[job.id].shape.key
-        fits = self._fits.get(key)
-        if fits is None:
-            fits = self._fits[key] = fits_somewhere(job, self._nodes)
-        return fits
-
     # ----------------------------------------------------------------- internals: resources
 
     def _start(self, job: QueuedJob, node: Node, now: float) -> Start:
         self._unqueue(job.id)
-        run = RunningJob(job.id, job.account, job.tier, job.cpus, job.memory, job.gpus, node.name, now, job.expected_seconds)
+        run = RunningJob(
+            job.id, job.account, job.tier, job.cpus, job.memory, job.gpus, node.name, now, job.expected_seconds
+        )
         before = self._accounts[job.account].factor
         self._account_changed(self._hold(run), before)
         return Start(job.id, node.name, node.site)
 
     def _hold(self, job: RunningJob) -> Account:
         acc = self._account(job.account, job.tier)
-        charge = billing_units(job.cpus, job.memory, job.gpus, job.expected_seconds, self.config) * self._scale(job.started_at)
+        units = billing_units(job.cpus, job.memory, job.gpus, job.expected_seconds, self.config)
+        charge = units * self._scale(job.started_at)
         self._running[job.id] = (job, charge)
-        bisect.insort(self._ends.setdefault(job.node, []), end_entry(job))
         acc.pending += charge
         self._total_usage += charge
-        self._use(job.node, job.cpus, job.memory, job.gpus)
+        self._nodes.hold(job)
         if job.tier == self.config.newcomer_tier:
             self._newcomer_cpus += job.cpus
         return acc
 
     def _release(self, job_id: str, usage: float, now: float | None) -> None:
         job, charge = self._running.pop(job_id)
-        ends = self._ends[job.node]
-        del ends[bisect.bisect_left(ends, end_entry(job))]
         acc = self._accounts[job.account]
         before = acc.factor
         acc.pending = max(acc.pending - charge, 0.0)
@@ -414,42 +353,10 @@ class Scheduler:
             acc.recorded += scaled
             self._total_usage += scaled
             self._runtimes.observe(job.account, job.expected_seconds, now - job.started_at)
-        self._use(job.node, -job.cpus, -job.memory, -job.gpus)
+        self._nodes.release(job)
         if job.tier == self.config.newcomer_tier:
             self._newcomer_cpus -= job.cpus
         self._account_changed(acc, before)
-
-    def _use(self, name: str, cpus: float, memory: int, gpus: int) -> None:
-        used = self._used.get(name, (0.0, 0, 0))
-        self._used[name] = (used[0] + cpus, used[1] + memory, used[2] + gpus)
-        self._shadows.touch(name)
-        free = self._free.get(name)
-        if free is None:
-            return
-        was_open = free[0] > _EPS
-        free = (free[0] - cpus, free[1] - memory, free[2] - gpus)
-        self._free[name] = free
-        if was_open != (free[0] > _EPS):
-            rank = self._rank
-            node = self._ordered[rank[name]]
-            if was_open:
-                self._open.remove(node)
-            else:
-                bisect.insort(self._open, node, key=lambda n: rank[n.name])
-
-    def _reserve(self, job: QueuedJob, now: float) -> Reservation | None:
-        return self._shadows.reserve((job.cpus, job.memory, job.gpus, job.site), now, self._free, self._ends)
-
-    def _backfill(self, job: QueuedJob, node: Node, res: Reservation, now: float) -> Node | None:
-        """The node a lower job may take without delaying the reserved one, if any."""
-        if now + job.expected_seconds <= res.shadow:
-            return node
-        if has_room(res.extra, job.cpus, job.memory, job.gpus):
-            res.extra[0] -= job.cpus
-            res.extra[1] -= job.memory
-            res.extra[2] -= job.gpus
-            return node
-        return first_fit(job, self._open, self._free, exclude=res.node)
 
     # ----------------------------------------------------------------- internals: standings
 
@@ -458,11 +365,12 @@ class Scheduler:
         if snap is not None and snap.version == self._version and abs(now - snap.now) <= self.config.standing_staleness:
             return snap
         cfg = self.config
-        lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, self._capacity[0], cfg.newcomer_reserve)
+        capacity = self._nodes.total
+        lift = reserve_active(self._newcomers_waiting > 0, self._newcomer_cpus, capacity[0], cfg.newcomer_reserve)
         factors = {name: acc.factor for name, acc in self._accounts.items()}
         snap = self._snapshot = _standings.build(
             self._version, now, cfg, self._queued.values(), (job for job, _ in self._running.values()),
-            factors, lift, self._capacity, self._runtimes,
+            factors, lift, capacity, self._runtimes,
         )
         return snap
 

@@ -26,6 +26,8 @@ from .placement import Free, has_room
 from .types import Node, RunningJob
 
 Request = tuple[float, int, int, "str | None"]
+# A running job as the shadow walk reads it: (expected end, id, cpus, memory, gpus).
+End = tuple[float, str, float, int, int]
 # Touched nodes are logged once and read by each board when it is next asked, instead of
 # being added to every board's dirty set at every start and end; past this length the log
 # is folded into the boards' sets so it stays short.
@@ -82,7 +84,7 @@ class ShadowIndex:
         request: Request,
         now: float,
         free: Mapping[str, Free],
-        running: Mapping[str, Sequence[tuple]],
+        running: Mapping[str, Sequence[End]],
     ) -> Reservation | None:
         """The earliest reservation for a job of ``request``; ``None`` if no node could hold it.
 
@@ -115,7 +117,7 @@ class ShadowIndex:
         return None
 
 
-def end_entry(job: RunningJob) -> tuple:
+def end_entry(job: RunningJob) -> End:
     """A running job as the shadow walk reads it; a node's list of these is kept sorted."""
     return (job.started_at + job.expected_seconds, job.id, job.cpus, job.memory, job.gpus)
 
@@ -125,7 +127,7 @@ def _eligible(node: Node, request: Request) -> bool:
     return (site is None or node.site == site) and has_room((node.cpus, node.memory, node.gpus), cpus, memory, gpus)
 
 
-def _shadow(request: Request, free: Free, ends: Sequence[tuple]) -> tuple[float, tuple[float, float, float]]:
+def _shadow(request: Request, free: Free, ends: Sequence[End]) -> tuple[float, tuple[float, float, float]]:
     cpus, memory, gpus, _ = request
     c, m, g = float(free[0]), float(free[1]), float(free[2])
     shadow = -math.inf

@@ -98,7 +98,8 @@ def simulate(
     started: dict[str, tuple[str, float]] = {}
     i = 0
     while i < len(submissions) or ends:
-        now = min(submissions[i].job.submitted_at if i < len(submissions) else math.inf, ends[0][0] if ends else math.inf)
+        next_submission = submissions[i].job.submitted_at if i < len(submissions) else math.inf
+        now = min(next_submission, ends[0][0] if ends else math.inf)
         if now > until:
             break
         while ends and ends[0][0] <= now:

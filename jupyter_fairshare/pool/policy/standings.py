@@ -9,6 +9,7 @@ the pass plus one record, not one record per queued job.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .estimates import Demand, Release, RuntimeStats, walk
 from .fairshare import components
@@ -40,21 +41,22 @@ class Snapshot:
         return len(self.order)
 
     def get(self, job_id: str) -> Standing | None:
-        """One job's standing, made on first request."""
+        """One job's standing, made on first request; ``None`` for a job not in the snapshot."""
+        return self[job_id] if job_id in self._index else None
+
+    def __getitem__(self, job_id: str) -> Standing:
         made = self._made.get(job_id)
         if made is None:
-            i = self._index.get(job_id)
-            if i is None:
-                return None
+            i = self._index[job_id]
             d = self._demands[i]
             parts = components(d[_FACTOR], self.now - d[1], self._lift and d[_NEWCOMER], self._config)
-            made = self._made[job_id] = Standing(job_id, i + 1, len(self.order), self._starts[i], self._spreads[i], parts)
+            made = Standing(job_id, i + 1, len(self.order), self._starts[i], self._spreads[i], parts)
+            self._made[job_id] = made
         return made
 
     def all(self) -> dict[str, Standing]:
         """Every job's standing, in start order."""
-        get = self.get
-        return {job_id: get(job_id) for job_id in self.order}
+        return {job_id: self[job_id] for job_id in self.order}
 
 
 def build(
@@ -96,5 +98,52 @@ def build(
         )
         for job in running
     ]
-    order, starts, spreads = walk(now, capacity, releases, newcomers, others, reserve_target(capacity[0], config.newcomer_reserve))
+    floor = reserve_target(capacity[0], config.newcomer_reserve)
+    order, starts, spreads = walk(now, capacity, releases, newcomers, others, floor)
     return Snapshot(version, now, order, starts, spreads, config, lift)
+
+
+def why(snap: Snapshot, queued: Mapping[str, QueuedJob], job_id: str, ahead: int) -> dict[str, Any]:
+    """A queued job's standing with the ``ahead`` jobs just before it, anonymised; ``{}`` if
+    it is not queued."""
+    mine = snap.get(job_id)
+    if mine is None:
+        return {}
+    before = []
+    for other in snap.order[max(mine.position - 1 - ahead, 0) : mine.position - 1]:
+        st = snap[other]
+        before.append(
+            {"position": st.position, "tier": queued[other].tier, "priority": st.components["priority"],
+             "components": dict(st.components)}
+        )
+    return {
+        "position": mine.position,
+        "queue_length": mine.queue_length,
+        "expected_start": mine.expected_start,
+        "uncertainty": mine.uncertainty,
+        "components": dict(mine.components),
+        "ahead": before,
+    }
+
+
+def queue_rows(snap: Snapshot, queued: Mapping[str, QueuedJob], now: float) -> list[dict[str, Any]]:
+    """The public queue in start order, without accounts or job ids."""
+    rows = []
+    for job_id in snap.order:
+        job = queued[job_id]
+        st = snap[job_id]
+        rows.append(
+            {
+                "position": st.position,
+                "tier": job.tier,
+                "cpus": job.cpus,
+                "memory": job.memory,
+                "gpus": job.gpus,
+                "site": job.site,
+                "waited": max(now - job.submitted_at, 0.0),
+                "expected_start": st.expected_start,
+                "uncertainty": st.uncertainty,
+                "components": dict(st.components),
+            }
+        )
+    return rows
