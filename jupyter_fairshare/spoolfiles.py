@@ -40,7 +40,8 @@ def new_file(path: Path | str, size: int) -> Iterator[BinaryIO]:
 def _claim(path: Path, size: int) -> bool:
     """Rename the free file that fits ``size`` best to ``path``; whether there was one."""
     # The smallest that holds the payload, else the largest: the fewest pages to find or drop.
-    for _, candidate in sorted(_free_files(path.parent / FREE), key=lambda f: (f[0] < size, f[0] if f[0] >= size else -f[0])):
+    free = sorted(_free_files(path.parent / FREE), key=lambda f: (f[0] < size, f[0] if f[0] >= size else -f[0]))
+    for _, candidate in free:
         try:
             os.rename(candidate, path)
         except OSError:

@@ -23,8 +23,9 @@ import json
 import pickle
 import struct
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import cloudpickle
 
@@ -54,8 +55,8 @@ class CallTask:
     """Call ``fn(*args, **kwargs)`` on the worker; the return value comes back."""
 
     fn: Callable[..., Any]
-    args: tuple = ()
-    kwargs: dict = field(default_factory=dict)
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,7 +73,7 @@ class CellTask:
 class GraphTask:
     """Compute Dask graph ``dsk`` for ``keys`` (a key or a nested list of keys)."""
 
-    dsk: dict
+    dsk: dict[Any, Any]  # Dask keys: strings or tuples
     keys: Any
 
 
@@ -87,7 +88,7 @@ class Outcome:
     ok: bool
     value: Any = None
     outputs: dict[str, Any] = field(default_factory=dict)
-    displays: list[dict] = field(default_factory=list)
+    displays: list[dict[str, Any]] = field(default_factory=list)
     error_type: str = ""
     error_message: str = ""
     traceback: list[str] = field(default_factory=list)
@@ -106,13 +107,14 @@ def referenced_versions(module_names: set[str]) -> dict[str, str]:
 
 
 def runtime_versions() -> dict[str, str]:
+    """The versions both ends must share for a pickle made on one to load on the other."""
     return {
-        "python": "%d.%d" % sys.version_info[:2],
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         "cloudpickle": cloudpickle.__version__,
     }
 
 
-def frames(obj: Any, **header: Any) -> tuple[dict, list]:
+def frames(obj: Any, **header: Any) -> tuple[dict[str, Any], list[bytes | memoryview]]:
     """``obj`` as the pieces of a blob, not yet joined: (header, buffers).
 
     Writing the pieces one after another (to a file, a socket) copies a large array once;
@@ -129,7 +131,7 @@ def frames(obj: Any, **header: Any) -> tuple[dict, list]:
         **header,
     }
     encoded = json.dumps(head, separators=(",", ":")).encode()
-    pieces = [MAGIC, _HEADER_LEN.pack(len(encoded)), encoded, stream]
+    pieces: list[bytes | memoryview] = [MAGIC, _HEADER_LEN.pack(len(encoded)), encoded, stream]
     pos = len(MAGIC) + _HEADER_LEN.size + len(encoded) + len(stream)
     for raw in raws:
         gap = -pos % ALIGN
@@ -145,15 +147,17 @@ def dumps(obj: Any, **header: Any) -> bytes:
     return b"".join(frames(obj, **header)[1])
 
 
-def _split(view: memoryview) -> tuple[dict, int]:
+def _split(view: memoryview) -> tuple[dict[str, Any], int]:
     if bytes(view[: len(MAGIC)]) != MAGIC:
         raise ValueError("This is not a jupyter-fairshare payload; send it with the fairshare client.")
     (n,) = _HEADER_LEN.unpack_from(view, len(MAGIC))
     start = len(MAGIC) + _HEADER_LEN.size
-    return json.loads(bytes(view[start : start + n])), start + n
+    head: dict[str, Any] = json.loads(bytes(view[start : start + n]))
+    return head, start + n
 
 
-def size(pieces: list) -> int:
+def size(pieces: Sequence[bytes | memoryview]) -> int:
+    """The length of the blob these pieces join into."""
     return sum(memoryview(piece).nbytes for piece in pieces)
 
 
@@ -161,10 +165,11 @@ def header_size(prefix: bytes) -> int:
     """How many leading bytes of a blob hold its header, from its first 8 bytes."""
     if prefix[: len(MAGIC)] != MAGIC:
         raise ValueError("This is not a jupyter-fairshare payload; send it with the fairshare client.")
-    return len(MAGIC) + _HEADER_LEN.size + _HEADER_LEN.unpack_from(prefix, len(MAGIC))[0]
+    length: int = _HEADER_LEN.unpack_from(prefix, len(MAGIC))[0]
+    return len(MAGIC) + _HEADER_LEN.size + length
 
 
-def header(blob: bytes | memoryview) -> dict:
+def header(blob: bytes | memoryview) -> dict[str, Any]:
     """Read a blob's JSON header without touching its pickle stream."""
     return _split(memoryview(blob))[0]
 
@@ -176,7 +181,7 @@ def loads(blob: bytes | memoryview) -> Any:
     stream_size, *sizes = head["frames"]
     stream = view[pos : pos + stream_size]
     pos += stream_size
-    buffers = []
+    buffers: list[memoryview] = []
     for n in sizes:
         pos += -pos % ALIGN
         buffers.append(view[pos : pos + n])

@@ -17,11 +17,15 @@ def test_runtime_stats_learn_an_accounts_overrun():
 
 
 def test_walk_starts_jobs_as_running_ones_end():
-    order, starts, spreads = walk(0.0, (2.0, 0, 0), [Release(5.0, 1.0, 0, 0, False, 0.5)], [], [d("a"), d("b", rank=1), d("c", rank=2)], 0.0)
-    assert [(demand[2], start) for demand, start in zip(order, starts)] == [("a", 0.0), ("b", 5.0), ("c", 10.0)]
+    running = [Release(5.0, 1.0, 0, 0, False, 0.5)]
+    order, starts, spreads = walk(0.0, (2.0, 0, 0), running, [], [d("a"), d("b", rank=1), d("c", rank=2)], 0.0)
+    assert [(demand[2], start) for demand, start in zip(order, starts, strict=True)] == [
+        ("a", 0.0), ("b", 5.0), ("c", 10.0)
+    ]
     assert spreads[0] == 0.0 and spreads[2] > 0.0
 
 
 def test_walk_serves_newcomers_first_until_the_reserve_is_held():
-    order, _, _ = walk(0.0, (10.0, 0, 0), [], [d("n1", rank=5), d("n2", rank=6), d("n3", rank=7)], [d("o1", rank=0)], 2.0)
+    newcomers = [d("n1", rank=5), d("n2", rank=6), d("n3", rank=7)]
+    order, _, _ = walk(0.0, (10.0, 0, 0), [], newcomers, [d("o1", rank=0)], 2.0)
     assert [demand[2] for demand in order] == ["n1", "n2", "o1", "n3"]

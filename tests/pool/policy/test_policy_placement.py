@@ -7,7 +7,11 @@ from jupyter_fairshare.pool.policy import (
 )
 
 GB = 10**9
-SITES = {"green": SiteState("green", 50.0, 2.0), "grey": SiteState("grey", 400.0, 1.0), "cheap": SiteState("cheap", 50.0, 1.0)}
+SITES = {
+    "green": SiteState("green", 50.0, 2.0),
+    "grey": SiteState("grey", 400.0, 1.0),
+    "cheap": SiteState("cheap", 50.0, 1.0),
+}
 NODES = [Node("a", "grey", 8, 32 * GB, 0), Node("b", "green", 8, 32 * GB, 1), Node("c", "cheap", 4, 16 * GB, 0)]
 
 

@@ -18,7 +18,10 @@ def test_reservation_is_on_the_node_that_frees_up_first_and_tracks_changes():
     assert res.extra[0] == 2.0
     running["b"] = sorted(
         end_entry(job)
-        for job in (RunningJob("z", "u", "standard", 0, 0, 0, "b", 0.0, 500.0), RunningJob("y", "u", "standard", 4, GB, 0, "b", 0.0, 400.0))
+        for job in (
+            RunningJob("z", "u", "standard", 0, 0, 0, "b", 0.0, 500.0),
+            RunningJob("y", "u", "standard", 4, GB, 0, "b", 0.0, 400.0),
+        )
     )
     index.touch("b")
     res = index.reserve((2.0, GB, 0, None), 10.0, free, running)
