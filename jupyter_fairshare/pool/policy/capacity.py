@@ -13,7 +13,7 @@ calls, so the scheduler may hold them through one decision.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 from .placement import Free, first_fit, fits_somewhere, has_room, order_nodes
 from .shadow import End, Reservation, ShadowIndex, end_entry
@@ -35,7 +35,7 @@ class Capacity:
         self._used: dict[str, Free] = {}
         self._ends: dict[str, list[End]] = {}  # per node, sorted by expected end
         self._rank: dict[str, int] = {}
-        self._fits: dict[object, bool] = {}
+        self._fits: dict[Hashable, bool] = {}
         self._shadows = ShadowIndex()
 
     def set_nodes(self, nodes: Sequence[Node], sites: Mapping[str, SiteState]) -> None:
@@ -56,7 +56,7 @@ class Capacity:
         self._fits = {}
         self._shadows.reset(self.ordered)
 
-    def fits_somewhere(self, job: QueuedJob, shape: object) -> bool:
+    def fits_somewhere(self, job: QueuedJob, shape: Hashable) -> bool:
         """Whether some present node could ever hold the job; cached per queue shape."""
         fits = self._fits.get(shape)
         if fits is None:
