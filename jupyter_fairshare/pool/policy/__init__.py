@@ -1,8 +1,9 @@
 """The pool's scheduling policy: pure, deterministic, no I/O and no clock.
 
 Who runs next (fair share plus age, :mod:`.fairshare`), the newcomer floor
-(:mod:`.reserve`), where (:mod:`.placement`), when a waiting job should start
-(:mod:`.estimates`), the incremental state that ties them together (:mod:`.scheduler`),
+(:mod:`.reserve`), where (:mod:`.placement`, over the free resources of :mod:`.capacity`),
+when a waiting job should start (:mod:`.estimates`, :mod:`.standings`), the incremental
+state that ties them together (:mod:`.scheduler`, with its queues in :mod:`.heads`),
 and a simulator that replays a workload through that same code (:mod:`.simulate`).
 """
 

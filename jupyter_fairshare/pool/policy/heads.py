@@ -1,6 +1,6 @@
 """The queued jobs' order: which waiting job is next, in ``O(log)`` per question.
 
-The scheduler owns capacity and usage; this module owns the heaps that turn fair share
+The scheduler owns usage and :mod:`.capacity` the nodes; this module owns the heaps that turn fair share
 and age into "the next job to try". Three levels, each holding the best of the level
 below, so a job becoming the head of its queue touches one heap per level at most:
 

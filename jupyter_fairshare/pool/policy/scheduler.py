@@ -6,12 +6,17 @@ kept so that one decision costs ``O(log)`` in the queue instead of a sort of it:
 - Queued jobs and the heaps that order them live in :mod:`.heads`: per-account FIFO
   queues by shape, shapes by size group, groups by tier class and age kind, so the next
   job is an ``O(log)`` pop and a size that cannot start now is set aside whole.
+- What each node has free, and when its running jobs should end, lives in
+  :mod:`.capacity`, which keeps the nodes with a free CPU in placement order.
 - A job starting or ending changes only its account's factor, so only that account's
   queues are re-keyed. Each account keeps its factor, recomputed only when its usage or
   the pool-wide normaliser changes (see :mod:`.fairshare` for the normaliser).
 - Effective usage counts running jobs: a start charges its expected billing units at once,
   replaced by the real usage when it ends, so two equal accounts saturating a pool take
   turns instead of one winning every slot until its first job ends.
+
+What the queue looks like to users (positions, expected starts, why) is built by
+:mod:`.standings`.
 
 Blocked jobs follow EASY backfilling (:mod:`.shadow`): the best job that does not fit now
 holds a reservation on the node where it fits soonest; lower jobs may use that node only
