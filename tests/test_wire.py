@@ -20,3 +20,29 @@ def test_every_out_of_band_buffer_starts_aligned_from_the_blobs_start(name):
         assert (got.ctypes.data - base) % wire.ALIGN == 0, key
         assert got.flags.aligned
 
+
+
+def test_the_header_is_read_without_unpickling_and_names_the_versions():
+    class Unpicklable:
+        def __reduce__(self):
+            return (_refuse, ())
+
+    blob = wire.dumps(wire.CallTask(len, (Unpicklable(),)), note="hello")
+    head = wire.header(blob)
+    assert head["note"] == "hello"
+    assert head["versions"]["python"] == wire.runtime_versions()["python"]
+    assert len(head["frames"]) == 1  # no out-of-band buffers: the pickle stream ends the blob
+    assert wire.header_size(blob[:8]) + head["frames"][0] == len(blob)
+    with pytest.raises(RuntimeError):
+        wire.loads(blob)
+
+
+def test_a_blob_that_is_not_a_payload_is_refused_with_what_to_do():
+    with pytest.raises(ValueError, match="send it with the fairshare client"):
+        wire.header(b"not a payload at all")
+    with pytest.raises(ValueError, match="send it with the fairshare client"):
+        wire.header_size(b"PK\x03\x04....")
+
+
+def _refuse():
+    raise RuntimeError("unpickled")
