@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from .base import API, BaseClient, json_list, json_object
+from .base import API, HEALTH_TIMEOUT, BaseClient, json_list, json_object
 from .sse import Event, aiter_events
 from .transport import AsyncHTTPXTransport, Request, Response, TransportError, TransportTimeout
 
@@ -81,7 +81,7 @@ class AsyncClient(BaseClient):
 
     async def health(self) -> dict[str, Any]:
         """The pool's liveness answer (status and version); needs no token."""
-        return json_object(await self._send(self._get("/health")))
+        return json_object(await self._send(self._get("/health", timeout=HEALTH_TIMEOUT)))
 
     async def cluster(self) -> dict[str, Any]:
         """Where the pool's Dask scheduler is and its sites (admin token)."""

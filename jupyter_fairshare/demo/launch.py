@@ -27,10 +27,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import httpx
-
-from ..pool.config import default_data_dir
-from ..embedded import launch
+from ..client import Client, errors
+from ..embedded import default_data_dir, launch
 
 STATE = "demo.json"
 POOL_STATE = "pool.json"
@@ -80,12 +78,15 @@ def read_state(data_dir: Path) -> dict:
 def running(data_dir: Path | None = None) -> tuple[str, str] | None:
     """(url, newcomer token) of a live demo in ``data_dir``, or None."""
     state = read_state(demo_dir(data_dir))
-    try:
-        response = httpx.get(state["url"] + "/api/v1/account", timeout=3,
-                             headers={"Authorization": f"Bearer {state['token']}"})
-    except (KeyError, TypeError, httpx.HTTPError):
+    url, token = state.get("url"), state.get("token")
+    if not isinstance(url, str) or not isinstance(token, str):
         return None
-    return (state["url"], state["token"]) if response.status_code == 200 else None
+    try:
+        with Client(url, token) as client:
+            client.account()
+    except errors.FairshareError:
+        return None
+    return url, token
 
 
 def ensure_demo(data_dir: Path | None = None, minutes: float = 30.0, port: int = 0,
@@ -163,12 +164,10 @@ def _start_pool(data_dir: Path, port: int, timeout: float) -> dict:
 def _create_accounts(url: str, admin_token: str) -> dict[str, str]:
     """Create the newcomer and the simulated accounts through the admin API; their tokens by name."""
     tokens = {}
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30) as client:
+    with Client(url, admin_token) as client:
         for account in (USER, *SIMULATED):
-            response = client.post("/api/v1/admin/accounts", json={
-                "name": account.name, "tier": account.tier, "shares": account.shares, "credits": account.credits})
-            response.raise_for_status()
-            tokens[account.name] = response.json()["token"]
+            created = client.add_account(account.name, account.tier, account.shares, account.credits)
+            tokens[account.name] = created["token"]
     return tokens
 
 
@@ -191,13 +190,6 @@ def _write_state(data_dir: Path, state: dict) -> None:
 
 
 # -- processes -----------------------------------------------------------------------------
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/api/v1/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
 
 def _alive(pid: object) -> bool:
     if not isinstance(pid, int):
