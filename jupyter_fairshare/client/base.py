@@ -14,14 +14,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import errors
-from .transport import Request, Response, TransportError
+from .transport import READ_TIMEOUT, Request, Response, TransportError
 
 __all__ = ["API", "HEALTH_TIMEOUT", "LOOPBACK", "READ_TIMEOUT", "BaseClient", "error_for", "json_list", "json_object"]
 
 API = "/api/v1"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-# A pool under load answers within this; a job that waits longer is followed by its events.
-READ_TIMEOUT = 60.0
 # A live pool answers its health route at once; a pool that takes longer counts as not there.
 HEALTH_TIMEOUT = 2.0
 PUBLIC_VIEWS = ("prices", "sites", "queue", "stats", "reservations")

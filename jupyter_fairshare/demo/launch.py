@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from ..client import Client, errors
 from ..embedded import default_data_dir, launch
@@ -66,7 +67,7 @@ def demo_dir(data_dir: Path | None = None) -> Path:
     return Path(os.environ.get(DIR_ENV) or default_data_dir() / "demo")
 
 
-def read_state(data_dir: Path) -> dict:
+def read_state(data_dir: Path) -> dict[str, Any]:
     """The demo's state file, or ``{}`` when there is none (or it is unreadable)."""
     try:
         state = json.loads((data_dir / STATE).read_text())
@@ -130,7 +131,7 @@ def stop_demo(data_dir: Path | None = None) -> bool:
         os.kill(state["load_pid"], signal.SIGTERM)
         stopped = True
     pool_pid = state.get("pool_pid")
-    if _ours(pool_pid):
+    if isinstance(pool_pid, int) and _ours(pool_pid):
         # The pool runs in its own session; its Dask workers are in its process group.
         os.killpg(pool_pid, signal.SIGTERM)
         _wait_gone(pool_pid, 30.0)
@@ -148,7 +149,7 @@ def export_lines(url: str, token: str) -> str:
 
 # -- the pool process ----------------------------------------------------------------------
 
-def _start_pool(data_dir: Path, port: int, timeout: float) -> dict:
+def _start_pool(data_dir: Path, port: int, timeout: float) -> dict[str, Any]:
     """A fresh store and a ``fairshare pool serve`` process; returns its URL, admin token and pid."""
     for name in ("pool.db", "pool.db-wal", "pool.db-shm", POOL_STATE):
         (data_dir / name).unlink(missing_ok=True)
@@ -180,7 +181,7 @@ def _start_load(data_dir: Path, minutes: float) -> int:
     return process.pid
 
 
-def _write_state(data_dir: Path, state: dict) -> None:
+def _write_state(data_dir: Path, state: dict[str, Any]) -> None:
     """Write the state file atomically and readable by its owner only: it holds tokens."""
     tmp = data_dir / (STATE + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
