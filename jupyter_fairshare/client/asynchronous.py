@@ -75,7 +75,7 @@ class AsyncClient(BaseClient):
         """Where a client on the pool's host may write a large payload."""
         return json_object(await self._send(self._get("/spool")))
 
-    async def public(self, view: str) -> Any:
+    async def public(self, view: str) -> dict[str, Any]:
         """A public view: prices, sites, queue, stats or reservations."""
         return json_object(await self._send(self._public(view)))
 

@@ -97,7 +97,7 @@ class Client(BaseClient):
         """Where a client on the pool's host may write a large payload."""
         return json_object(self._send(self._get("/spool")))
 
-    def public(self, view: str) -> Any:
+    def public(self, view: str) -> dict[str, Any]:
         """A public view: prices, sites, queue, stats or reservations."""
         return json_object(self._send(self._public(view)))
 
