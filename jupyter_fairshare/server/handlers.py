@@ -37,7 +37,8 @@ class FairShareHandler(APIHandler):
 
     @property
     def manager(self) -> FairShareManager:
-        return self.settings["fairshare_manager"]
+        manager: FairShareManager = self.settings["fairshare_manager"]
+        return manager
 
     async def reply(self, call: Awaitable[dict[str, Any]]) -> None:
         try:
@@ -130,7 +131,8 @@ class EventsHandler(FairShareHandler):
                 self.fail(exc)
                 return
             # Already streaming: tell the page why it ends; EventSource then reconnects.
-            await self._send(f"event: unavailable\ndata: {json.dumps({'message': exc.message, 'state': exc.state})}\n\n")
+            why = json.dumps({"message": exc.message, "state": exc.state})
+            await self._send(f"event: unavailable\ndata: {why}\n\n")
         except StreamClosedError:
             return
         if not self._finished:
@@ -144,7 +146,8 @@ class EventsHandler(FairShareHandler):
             while True:
                 if pending is None:
                     pending = asyncio.ensure_future(iterator.__anext__())
-                done, _ = await asyncio.wait({pending, gone}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED)
+                waiting: set[asyncio.Future[Any]] = {pending, gone}
+                done, _ = await asyncio.wait(waiting, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED)
                 if gone in done:
                     return
                 if pending not in done:
