@@ -18,12 +18,12 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from ..client import errors
 from .. import wire
-from .api import Job, Pool, connect, remote_exception
+from ..client import Event, errors
+from ..protocol import JobState
+from .api import Pool, connect
 from .capture import analyse, check_serialisable, select_inputs
-from ..client import Event
-from .widgets import follow
+from .job import Job, remote_exception
 
 __all__ = ["FairshareMagics", "load_ipython_extension"]
 
@@ -153,7 +153,7 @@ class FairshareMagics(Magics):
 
     def bring_in(self, job: Job) -> None:
         """Follow the job to its end, then apply its outputs, displays and exception here."""
-        follow(job, on_output=_print_output)
+        job.follow(on_output=_print_output)
         outcome = job.outcome()
         self.shell.user_ns.update(outcome.outputs)
         for bundle in outcome.displays:
@@ -187,8 +187,8 @@ class FairshareMagics(Magics):
     def _cmd_status(self, args: Any) -> None:
         account = self.pool.account()
         active = self.pool.client.jobs(limit=100)
-        queued = sum(1 for j in active if j["state"] == "queued")
-        running = sum(1 for j in active if j["state"] == "running")
+        queued = sum(1 for j in active if j["state"] == JobState.QUEUED)
+        running = sum(1 for j in active if j["state"] == JobState.RUNNING)
         print(
             f"Pool {self.pool.url}: account {account.get('name')} ({account.get('tier')}), "
             f"balance {account.get('balance', 0.0):.4f} credits; {queued} queued, {running} running."
@@ -230,7 +230,7 @@ class FairshareMagics(Magics):
 
     def _cmd_cancel(self, args: Any) -> None:
         job = self._job(args.target)
-        state = "cancelled" if job.cancel() else f"already {job.info.get('state')}"
+        state = JobState.CANCELLED.value if job.cancel() else f"already {job.info.get('state')}"
         print(f"Job {job.id} is {state}.")
 
     def _cmd_result(self, args: Any) -> None:

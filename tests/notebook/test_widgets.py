@@ -6,7 +6,7 @@ import time
 import pytest
 
 import jupyter_fairshare as fs
-from jupyter_fairshare.notebook.widgets import JobPanel, StatusLine, follow, format_status
+from jupyter_fairshare.notebook.widgets import JobPanel, StatusLine, format_status
 
 NOW = 1000.0
 
@@ -59,7 +59,7 @@ def test_the_panel_shows_progress_and_its_cancel_button_cancels_the_job(pool):
     assert pool.client.job(job.id)["state"] == "cancelled"
 
 
-def test_follow_hands_output_events_over_in_order(pool):
+def test_following_a_job_hands_its_output_events_over_in_order(pool):
     def chatty():
         import time as _time
 
@@ -69,5 +69,5 @@ def test_follow_hands_output_events_over_in_order(pool):
 
     job = pool.submit(chatty)
     seen = []
-    follow(job, on_output=lambda event: seen.append(event.data["text"]))
+    job.follow(on_output=lambda event: seen.append(event.data["text"]))
     assert "".join(seen) == "one\ntwo\nthree\n" and job.done()
