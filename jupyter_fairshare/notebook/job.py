@@ -13,24 +13,30 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .. import wire
-from ..client import Event, errors
+from ..client import Client, Event, errors
 from ..protocol import FINAL_STATES, EventType, JobState, StopReason
 from . import widgets
 from .folding import fold
 
-if TYPE_CHECKING:
-    from .api import Pool
-
 __all__ = ["Job", "remote_exception", "unwrap"]
+
+
+class HasClient(Protocol):
+    """What a job needs of its :class:`~.api.Pool`: the connection to ask it through.
+
+    Named by what it is used for, so this module and :mod:`.api` do not import each other.
+    """
+
+    client: Client
 
 
 class Job:
     """A job on the pool, used like a future: ``result()``, ``cancel()``, ``done()``, ``await job``."""
 
-    def __init__(self, pool: Pool, info: dict[str, Any]) -> None:
+    def __init__(self, pool: HasClient, info: dict[str, Any]) -> None:
         self.pool = pool
         self.id: str = info["id"]
         self.info = dict(info)
