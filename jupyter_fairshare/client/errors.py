@@ -44,7 +44,13 @@ __all__ = [
 
 
 class FairshareError(Exception):
-    """Base of every error the fairshare client raises."""
+    """Base of every error the fairshare client raises.
+
+    ``code`` is the pool's machine-readable reason (``"credits_too_low"``, ...) when the
+    error comes from the pool's answer, else None.
+    """
+
+    code: str | None = None
 
 
 class PoolUnreachable(FairshareError):

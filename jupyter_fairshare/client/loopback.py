@@ -6,28 +6,28 @@ handling, its generic transport), which is a tenth of an empty cell's round trip
 request is written in one send on a kept-alive socket and the answer is parsed by
 httptools, the C parser uvicorn uses: 0.07 ms. Only plain ``http://`` on loopback takes
 this path (no proxy, no TLS applies there); everything else goes through httpx.
+
+:class:`LoopbackTransport` speaks the :class:`~.transport.Transport` interface, so the
+clients build the same request whichever transport carries it.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
-from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 import httptools
+
+from . import errors
+from .base import LOOPBACK
+from .transport import CONNECT_TIMEOUT, Request, Response, Transport, TransportError, TransportTimeout
+
+__all__ = ["LOOPBACK", "LoopbackTransport"]
 
 
 class Closed(ConnectionError):
     """The pool closed a kept-alive connection before answering (it may be idle-timed out)."""
-
-
-@dataclass
-class Answer:
-    """A response: its status, lower-cased headers and whole body."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
 
 
 class _Reader:
@@ -53,11 +53,12 @@ class _Reader:
         self.done = True
 
 
-class Connections:
+class LoopbackTransport(Transport):
     """Kept-alive sockets to one ``host:port``; each exchange borrows one for its duration,
     so threads that submit at the same time each get their own."""
 
-    def __init__(self, host: str, port: int, connect_timeout: float, path: str, host_header: str) -> None:
+    def __init__(self, host: str, port: int, path: str, host_header: str,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.host, self.port = host, port
         self.connect_timeout = connect_timeout
         self.path = path  # the API's path prefix on this server
@@ -65,7 +66,36 @@ class Connections:
         self._idle: list[socket.socket] = []
         self._lock = threading.Lock()
 
-    def exchange(self, head: bytes, body: bytes, timeout: float) -> Answer:
+    @classmethod
+    def for_url(cls, base_url: str) -> LoopbackTransport | None:
+        """The transport for ``base_url`` (the pool's URL with the API prefix) if it is plain
+        HTTP on this machine, else None."""
+        parts = urlsplit(base_url)
+        host = parts.hostname
+        if parts.scheme != "http" or host not in LOOPBACK:
+            return None
+        port = parts.port or 80
+        shown = f"[{host}]" if ":" in host else host
+        return cls(host, port, path=parts.path.rstrip("/"), host_header=f"{shown}:{port}")
+
+    def send(self, request: Request) -> Response:
+        """The request in one send, its answer parsed by httptools (see the module's docstring)."""
+        target = self.path + request.path
+        if request.params:
+            target += "?" + urlencode(request.params)
+        fields = request.headers
+        if any("\r" in v or "\n" in v for v in fields.values()):
+            raise errors.BadRequest("The token or the job's metadata holds a line break; remove it and submit again.")
+        lines = [f"{request.method} {target} HTTP/1.1", f"Host: {self.host_header}",
+                 f"Content-Length: {len(request.content)}", *(f"{k}: {v}" for k, v in fields.items()), "", ""]
+        try:
+            return self.exchange("\r\n".join(lines).encode("latin-1"), request.content, request.timeout)
+        except TimeoutError as exc:
+            raise TransportTimeout("it did not answer in time") from exc
+        except OSError as exc:
+            raise TransportError(type(exc).__name__) from exc
+
+    def exchange(self, head: bytes, body: bytes, timeout: float | None) -> Response:
         """Send one request (``head`` ends with its blank line) and read its answer.
 
         A kept-alive socket the pool has closed meanwhile fails before any answer; the
@@ -98,6 +128,7 @@ class Connections:
             return answer
 
     def close(self) -> None:
+        """Close the idle sockets."""
         with self._lock:
             idle, self._idle = self._idle, []
         for sock in idle:
@@ -108,7 +139,7 @@ class Connections:
             return self._idle.pop() if self._idle else None
 
 
-def _round_trip(sock: socket.socket, head: bytes, body: bytes) -> tuple[Answer, bool]:
+def _round_trip(sock: socket.socket, head: bytes, body: bytes) -> tuple[Response, bool]:
     sock.sendall(head + body if len(body) < 65536 else head)
     if len(body) >= 65536:
         sock.sendall(body)
@@ -123,5 +154,5 @@ def _round_trip(sock: socket.socket, head: bytes, body: bytes) -> tuple[Answer, 
             raise Closed()
         received = True
         parser.feed_data(data)
-    answer = Answer(parser.get_status_code(), reader.headers, b"".join(reader.body))
+    answer = Response(parser.get_status_code(), reader.headers, b"".join(reader.body))
     return answer, reader.keep

@@ -1,4 +1,4 @@
-"""The lean loopback exchange against a real pool: the same answers and errors as httpx."""
+"""The lean loopback transport against a real pool: the same answers and errors as httpx."""
 
 import socket
 import time
@@ -8,6 +8,8 @@ import pytest
 from jupyter_fairshare import wire
 from jupyter_fairshare.client import errors
 from jupyter_fairshare.client import Client
+from jupyter_fairshare.client.loopback import LoopbackTransport
+from jupyter_fairshare.client.transport import HTTPXTransport
 
 
 @pytest.fixture
@@ -18,20 +20,29 @@ def client(pool_server):
 
 
 def test_only_plain_http_to_this_machine_takes_the_lean_path():
-    assert Client("http://127.0.0.1:8750")._loopback is not None
-    assert Client("http://localhost:8750/prefix")._loopback.path == "/prefix/api/v1"
-    assert Client("https://127.0.0.1:8750")._loopback is None
-    assert Client("http://pool.example.org")._loopback is None
+    assert isinstance(Client("http://127.0.0.1:8750")._transport, LoopbackTransport)
+    assert Client("http://localhost:8750/prefix")._transport.path == "/prefix/api/v1"
+    assert Client("http://[::1]:8750")._transport.host_header == "[::1]:8750"
+    assert isinstance(Client("https://127.0.0.1:8750")._transport, HTTPXTransport)
+    assert isinstance(Client("http://pool.example.org")._transport, HTTPXTransport)
+
+
+def test_every_call_but_the_event_stream_goes_through_the_lean_path(client):
+    job = client.submit(wire.dumps(wire.CallTask(int)), {"kind": "call"}, wait=30)
+    assert client.job(job["id"])["state"] == "done" and client.account()["tier"] == "standard"
+    assert client._streams is None
+    assert list(client.events(job["id"]))[-1].type == "done"
+    assert client._streams is not None
 
 
 def test_a_submission_after_the_pool_dropped_the_idle_connection_is_sent_again(client):
     task = wire.dumps(wire.CallTask(sum, ([1, 2],)))
     first = client.submit(task, {"kind": "call"}, wait=30)
-    (idle,) = client._loopback._idle
+    (idle,) = client._transport._idle
     time.sleep(5.5)  # past uvicorn's keep-alive timeout: the pool closes the idle socket
     second = client.submit(task, {"kind": "call"}, wait=30)
     assert first["state"] == second["state"] == "done" and first["id"] != second["id"]
-    assert client._loopback._idle[0] is not idle and idle.fileno() == -1
+    assert client._transport._idle[0] is not idle and idle.fileno() == -1
 
 
 def test_a_refused_token_keeps_the_pools_sentence(pool_server):
