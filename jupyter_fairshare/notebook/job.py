@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Any, Protocol
 
 from .. import wire
-from ..client import Client, Event, errors
+from ..client import AsyncClient, Client, Event, errors
 from ..protocol import FINAL_STATES, EventType, JobState, StopReason
 from . import widgets
 from .folding import fold
@@ -208,18 +208,22 @@ class Job:
         return self._aresult().__await__()
 
     async def _aresult(self) -> Any:
-        client = self.pool.client
-        if not self.done():
-            async for event in client.aevents(self.id, last_event_id=self._last_event):
-                self._seen(event)
-            self.info = await client.ajob(self.id)
-        if self._outcome is None:
-            _raise_for_final(self.id, self.info)
-            try:
-                blob = await client.aresult(self.id)
-            except errors.BadRequest as exc:
-                raise _failed(self.id, self.info) from exc
-            self._outcome = _load_outcome(self.id, blob)
+        # A client of its own for each await: an async connection belongs to the loop that
+        # opened it, and the sync client's may be in use by a blocking cell meanwhile.
+        async with AsyncClient(self.pool.client.url, self.pool.client.token) as client:
+            if not self.done():
+                async for event in client.events(self.id, last_event_id=self._last_event):
+                    self._seen(event)
+                if self.info.get("finished_at") is None:  # a final event from an older pool lacks the times
+                    self.info = await client.job(self.id)
+            if self._outcome is None:
+                _raise_for_final(self.id, self.info)
+                inline = (self.info.get("inline") or {}).get("result")
+                try:
+                    blob = base64.b64decode(inline) if inline is not None else await client.result(self.id)
+                except errors.BadRequest as exc:
+                    raise _failed(self.id, self.info) from exc
+                self._outcome = _load_outcome(self.id, blob)
         return unwrap(self._outcome, self.id)
 
 

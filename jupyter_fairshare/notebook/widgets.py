@@ -117,11 +117,14 @@ class JobPanel:
 
     def _cancel(self, _button: Any) -> None:
         try:
-            self._job.cancel()
+            cancelled = self._job.cancel()
         except errors.FairshareError as exc:
             self.text.value = html.escape(str(exc))
             return
         self.close(self._job.info)
+        if not cancelled and self._job.info.get("state") not in FINAL_STATES:
+            # A busy worker may take longer to stop than the pool waits before it answers.
+            self.text.value += html.escape(", cancelling")
 
     def update(self, info: dict[str, Any]) -> None:
         self.text.value = html.escape(format_status(info, self._clock()))
