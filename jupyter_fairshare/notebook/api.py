@@ -56,7 +56,7 @@ class Pool:
         self.client = client or Client(url, token)
         self.url = self.client.url
         self._payload_limit: int | None = None
-        self._spool: dict | None = None
+        self._spool: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"<fairshare.Pool {self.url}>"
@@ -90,7 +90,7 @@ class Pool:
         task = wire.CallTask(func, tuple(args), dict(kwargs))
         return self.submit_task(
             task,
-            name=name or getattr(func, "__qualname__", type(func).__name__),
+            name=name or str(getattr(func, "__qualname__", type(func).__name__)),
             cpus=cpus,
             memory=memory,
             gpus=gpus,
@@ -101,7 +101,7 @@ class Pool:
 
     def map(self, func: Callable[..., Any], *iterables: Iterable[Any], **resources: Any) -> list[Job]:
         """Submit ``func`` once per item (zipped over ``iterables``); one job each."""
-        return [self.submit(func, *items, **resources) for items in zip(*iterables)]
+        return [self.submit(func, *items, **resources) for items in zip(*iterables, strict=False)]
 
     def submit_task(
         self,
@@ -151,7 +151,7 @@ class Pool:
                 self.client.cancel(meta["id"])
             raise
 
-    def _spool_locally(self, pieces: list, size: int) -> str | None:
+    def _spool_locally(self, pieces: list[Any], size: int) -> str | None:
         """Write a large payload straight into the pool's spool when the pool runs on this
         machine, instead of uploading it: one copy of the data instead of three. Returns the
         file's name, or None where that cannot be done (the payload is then uploaded)."""

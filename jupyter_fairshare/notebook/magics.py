@@ -148,7 +148,8 @@ class FairshareMagics(Magics):
         actual = self.pool.account().get("tier")
         if actual != tier:
             raise errors.BadRequest(
-                f"This account is in the {actual} tier, not {tier}; drop --tier or connect with a {tier} account's token."
+                f"This account is in the {actual} tier, not {tier}; "
+                f"drop --tier or connect with a {tier} account's token."
             )
 
     def bring_in(self, job: Job) -> None:
@@ -178,7 +179,9 @@ class FairshareMagics(Magics):
         needs_target = {"cancel", "result", "why", "connect"}
         if args.command in needs_target and not args.target:
             what = "URL" if args.command == "connect" else "JOB"
-            raise errors.BadRequest(f"%fairshare {args.command} needs a {what}; write %fairshare {args.command} {what}.")
+            raise errors.BadRequest(
+                f"%fairshare {args.command} needs a {what}; write %fairshare {args.command} {what}."
+            )
         return getattr(self, f"_cmd_{args.command}")(args)
 
     def _job(self, job_id: str) -> Job:
@@ -246,7 +249,8 @@ class FairshareMagics(Magics):
         print("  its priority: " + ", ".join(f"{k} {v:.3g}" for k, v in components.items()))
         for ahead in why.get("ahead") or []:
             parts = ", ".join(f"{k} {v:.3g}" for k, v in (ahead.get("components") or {}).items())
-            print(f"  #{ahead.get('position')} ({ahead.get('tier')}): priority {ahead.get('priority', 0.0):.3g}; {parts}")
+            priority = ahead.get("priority", 0.0)
+            print(f"  #{ahead.get('position')} ({ahead.get('tier')}): priority {priority:.3g}; {parts}")
 
     def _cmd_connect(self, args: Any) -> None:
         pool = connect(args.target, args.token)

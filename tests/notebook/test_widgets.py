@@ -27,7 +27,9 @@ def test_a_running_job_shows_site_elapsed_progress_and_cost_against_its_cap():
 def test_an_ended_job_shows_its_bill_and_its_error():
     info = {"id": "j1", "state": "failed", "started_at": NOW - 2, "finished_at": NOW - 1,
             "bill": {"total": 0.5, "co2e_g": 1.25}, "error": "Out of memory; ask for more."}
-    assert format_status(info, NOW) == "job j1 failed, ran 1.0 s, cost 0.5000 credits, 1.25 gCO2e, Out of memory; ask for more."
+    assert format_status(info, NOW) == (
+        "job j1 failed, ran 1.0 s, cost 0.5000 credits, 1.25 gCO2e, Out of memory; ask for more."
+    )
 
 
 def test_the_status_line_prints_once_per_state_and_once_at_the_end():
