@@ -4,6 +4,10 @@ The first caller starts ``fairshare pool serve`` as a detached process and waits
 write its state file (URL, token, pid; readable only by the user). Later callers, in any
 process, find the state file, check the pool answers, and reuse it, so there is one
 embedded pool per data directory, not one per kernel.
+
+This is a launcher, not pool code: it starts the pool as a process and speaks to it only
+through :mod:`jupyter_fairshare.client`, so a kernel or a Jupyter server that uses it loads
+none of the pool's modules.
 """
 
 from __future__ import annotations
@@ -15,30 +19,51 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-import httpx
+import platformdirs
 
-from .pool.config import default_data_dir
+from .client import Client, errors
+
+__all__ = ["default_data_dir", "ensure_running", "healthy", "launch", "running", "state_path", "stop"]
 
 STATE = "embedded.json"
+DATA_DIR_ENV = "FAIRSHARE_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    """``FAIRSHARE_DATA_DIR``, else the user's data directory: the pool's own default
+    (``pool.config.default_data_dir``), so both find the same store and state file."""
+    return Path(os.environ.get(DATA_DIR_ENV) or platformdirs.user_data_dir("fairshare"))
 
 
 def state_path(data_dir: Path | None = None) -> Path:
+    """Where the embedded pool of ``data_dir`` writes its URL, token and pid."""
     return (data_dir or default_data_dir()) / STATE
+
+
+def healthy(url: str) -> bool:
+    """Whether a pool answers its health route at ``url``."""
+    try:
+        with Client(url) as client:
+            client.health()
+    except errors.FairshareError:
+        return False
+    return True
 
 
 def running(data_dir: Path | None = None) -> tuple[str, str] | None:
     """(url, token) of a live embedded pool, or None."""
     try:
         state = json.loads(state_path(data_dir).read_text())
-        httpx.get(state["url"] + "/api/v1/health", timeout=2).raise_for_status()
-    except (OSError, ValueError, KeyError, httpx.HTTPError):
+        url, token = state["url"], state["token"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    return state["url"], state["token"]
+    return (url, token) if healthy(url) else None
 
 
 def launch(data_dir: Path, state_file: Path, options: list[str], log: Path, timeout: float = 90.0,
-           port: int = 0) -> tuple[subprocess.Popen, dict]:
+           port: int = 0) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     """Start ``fairshare pool serve OPTIONS`` detached (its own session, so its Dask workers
     go with it) and wait until it has written ``state_file`` and answers.
 
@@ -56,11 +81,10 @@ def launch(data_dir: Path, state_file: Path, options: list[str], log: Path, time
             raise RuntimeError(f"The pool stopped at start-up; see {log} for why.")
         try:
             state = json.loads(state_file.read_text())
-            if state.get("pid") == process.pid:
-                httpx.get(state["url"] + "/api/v1/health", timeout=2).raise_for_status()
-                return process, state
-        except (OSError, ValueError, KeyError, httpx.HTTPError):
-            pass
+        except (OSError, ValueError):
+            state = None
+        if isinstance(state, dict) and state.get("pid") == process.pid and healthy(str(state.get("url"))):
+            return process, state
         time.sleep(0.1)
     os.killpg(process.pid, 9)
     raise RuntimeError(f"The pool did not answer within {timeout:.0f} s; see {log} for why.")

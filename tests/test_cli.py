@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import time
 
 
 def fairshare(*args: str, env=None) -> subprocess.CompletedProcess:
@@ -35,3 +38,29 @@ def test_admin_mistakes_get_one_sentence_and_a_failing_exit(tmp_path):
 def test_status_without_a_pool_says_how_to_start_one():
     result = fairshare("status", "--url", "http://127.0.0.1:9")
     assert result.returncode == 1 and "fairshare pool serve" in result.stderr
+
+
+def test_status_without_any_configured_pool_says_where_it_looked(tmp_path):
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "FAIRSHARE_DATA_DIR": str(tmp_path / "data")}
+    for name in ("FAIRSHARE_URL", "FAIRSHARE_TOKEN"):
+        env.pop(name, None)
+    result = fairshare("status", env=env)
+    assert result.returncode == 1 and "FAIRSHARE_URL" in result.stderr and "fairshare pool serve" in result.stderr
+    assert not (tmp_path / "data" / "embedded.json").exists()  # a look starts no pool
+
+
+def test_status_jobs_and_prices_find_the_pool_from_the_environment(pool_server, tmp_path):
+    token = pool_server.add_account(f"cli-{time.monotonic_ns()}")
+    env = {**os.environ, "FAIRSHARE_URL": pool_server.url, "FAIRSHARE_TOKEN": token,
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    status = fairshare("status", env=env)
+    assert status.returncode == 0 and "CPUs free" in status.stdout
+    jobs = fairshare("jobs", "--json", env=env)
+    assert jobs.returncode == 0 and json.loads(jobs.stdout) == {"jobs": []}
+    prices = fairshare("prices", env=env)
+    assert prices.returncode == 0 and "CPU-s" in prices.stdout
+
+
+def test_a_bad_token_gets_the_pools_sentence(pool_server):
+    result = fairshare("jobs", "--url", pool_server.url, "--token", "fs_wrong")
+    assert result.returncode == 1 and "not valid" in result.stderr

@@ -45,3 +45,27 @@ def test_an_embedded_pool_that_died_comes_back_on_its_store_with_the_same_token(
         assert account.status_code == 200 and account.json()["name"] == "demo"
     finally:
         embedded.stop(tmp_path)
+
+
+def test_the_launcher_defaults_to_the_pools_own_data_directory(monkeypatch, tmp_path):
+    from jupyter_fairshare.pool.config import default_data_dir
+
+    monkeypatch.delenv("FAIRSHARE_DATA_DIR", raising=False)
+    assert embedded.default_data_dir() == default_data_dir()
+    monkeypatch.setenv("FAIRSHARE_DATA_DIR", str(tmp_path))
+    assert embedded.default_data_dir() == default_data_dir() == tmp_path
+
+
+def test_the_launcher_loads_no_pool_module():
+    import subprocess
+    import sys
+
+    code = ("import sys, jupyter_fairshare.embedded\n"
+            "print([m for m in sys.modules if m.startswith('jupyter_fairshare.pool')])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_nothing_answering_at_a_state_files_url_is_not_a_running_pool(tmp_path):
+    embedded.state_path(tmp_path).write_text(json.dumps({"url": "http://127.0.0.1:9", "token": "t", "pid": 1}))
+    assert embedded.running(tmp_path) is None

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from .base import API, BaseClient, json_list, json_object
+from .base import API, HEALTH_TIMEOUT, BaseClient, json_list, json_object
 from .sse import Event, aiter_events
 from .transport import AsyncHTTPXTransport, Request, Response, TransportError, TransportTimeout
 
@@ -75,13 +75,13 @@ class AsyncClient(BaseClient):
         """Where a client on the pool's host may write a large payload."""
         return json_object(await self._send(self._get("/spool")))
 
-    async def public(self, view: str) -> Any:
+    async def public(self, view: str) -> dict[str, Any]:
         """A public view: prices, sites, queue, stats or reservations."""
         return json_object(await self._send(self._public(view)))
 
     async def health(self) -> dict[str, Any]:
         """The pool's liveness answer (status and version); needs no token."""
-        return json_object(await self._send(self._get("/health")))
+        return json_object(await self._send(self._get("/health", timeout=HEALTH_TIMEOUT)))
 
     async def cluster(self) -> dict[str, Any]:
         """Where the pool's Dask scheduler is and its sites (admin token)."""

@@ -14,14 +14,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import errors
-from .transport import Request, Response, TransportError
+from .transport import READ_TIMEOUT, Request, Response, TransportError
 
-__all__ = ["API", "LOOPBACK", "READ_TIMEOUT", "BaseClient", "error_for", "json_list", "json_object"]
+__all__ = ["API", "HEALTH_TIMEOUT", "LOOPBACK", "READ_TIMEOUT", "BaseClient", "error_for", "json_list", "json_object"]
 
 API = "/api/v1"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-# A pool under load answers within this; a job that waits longer is followed by its events.
-READ_TIMEOUT = 60.0
+# A live pool answers its health route at once; a pool that takes longer counts as not there.
+HEALTH_TIMEOUT = 2.0
 PUBLIC_VIEWS = ("prices", "sites", "queue", "stats", "reservations")
 OCTETS = "application/octet-stream"
 
@@ -120,8 +120,8 @@ class BaseClient:
 
     # -- requests ----------------------------------------------------------------------
 
-    def _get(self, path: str, params: dict[str, str] | None = None) -> Request:
-        return Request("GET", path, params or {}, self._auth)
+    def _get(self, path: str, params: dict[str, str] | None = None, timeout: float = READ_TIMEOUT) -> Request:
+        return Request("GET", path, params or {}, self._auth, b"", timeout)
 
     def _post(self, path: str, body: dict[str, Any] | None = None) -> Request:
         if body is None:

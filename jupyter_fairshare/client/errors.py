@@ -8,7 +8,7 @@ into something less exact.
     ├── PoolUnreachable          no pool answers at the URL
     ├── BadToken                 the pool refused the token (401/403)
     ├── JobNotFound              no such job for this account (404)
-    ├── BadRequest               the pool refused the request as malformed (422)
+    ├── BadRequest               the pool refused the request (400, 409, 422: e.g. no site fits, no result)
     ├── CreditsTooLow            not enough credits for the job's estimate (402)
     ├── PayloadTooLarge          the payload is over the pool's limit (413)
     ├── NotSerializable          a variable the cell reads cannot be pickled
@@ -19,6 +19,10 @@ into something less exact.
     │   └── VersionMismatch      kernel and worker disagree on a package version
     ├── RemoteError              the remote code raised an exception that did not pickle
     └── WorkerLost               (a warning) a worker left; the job is re-queued and goes on
+
+An error made from the pool's answer carries the pool's machine-readable ``code``
+(``"no_site_fits"``, ``"no_result"``, ...) as ``code``, for callers that must tell apart
+refusals that share a status.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from platformdirs import user_config_dir
 
 from .errors import FairshareError
 
-__all__ = ["Settings", "config_path", "resolve"]
+__all__ = ["Settings", "config_path", "read_config", "resolve"]
 
 URL_ENV = "FAIRSHARE_URL"
 TOKEN_ENV = "FAIRSHARE_TOKEN"
@@ -39,7 +39,8 @@ def config_path() -> Path:
     return Path(user_config_dir("fairshare")) / "config.json"
 
 
-def _read_config(path: Path) -> dict[str, str]:
+def read_config(path: Path) -> dict[str, str]:
+    """The string fields of the config file at ``path``; ``{}`` if there is none."""
     if not path.exists():
         return {}
     try:
@@ -55,9 +56,13 @@ def _read_config(path: Path) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
-def resolve(url: str | None = None, token: str | None = None) -> Settings:
-    """Resolve the pool URL and token in the documented order; start the embedded pool last."""
-    config = _read_config(config_path())
+def resolve(url: str | None = None, token: str | None = None, *, start: bool = True) -> Settings:
+    """Resolve the pool URL and token in the documented order; start the embedded pool last.
+
+    With ``start=False`` (the command line's look at a pool) a running embedded pool is
+    used but none is started: a shell command that only reads should not leave a pool behind.
+    """
+    config = read_config(config_path())
     sources = [
         ("argument", url, token),
         ("environment", os.environ.get(URL_ENV), os.environ.get(TOKEN_ENV)),
@@ -70,6 +75,14 @@ def resolve(url: str | None = None, token: str | None = None) -> Settings:
         return Settings(url=chosen.rstrip("/"), token=found_token, source=source)
     from ..embedded import ensure_running, running
 
+    if not start:
+        found = running()
+        if found is None:
+            raise FairshareError(
+                "No pool is configured and no embedded pool runs on this machine; pass --url and --token, "
+                f"set {URL_ENV} and {TOKEN_ENV}, or start one with `fairshare pool serve`."
+            )
+        return Settings(url=found[0].rstrip("/"), token=token or found[1], source="embedded")
     started = None
     if running() is None:  # the first use on this machine: say why the cell waits
         started = time.monotonic()

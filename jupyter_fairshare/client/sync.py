@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from .base import API, BaseClient, json_list, json_object
+from .base import API, HEALTH_TIMEOUT, BaseClient, json_list, json_object
 from .sse import Event, iter_events
 from .transport import HTTPXTransport, Request, Response, Transport, TransportError, TransportTimeout
 
@@ -97,13 +97,13 @@ class Client(BaseClient):
         """Where a client on the pool's host may write a large payload."""
         return json_object(self._send(self._get("/spool")))
 
-    def public(self, view: str) -> Any:
+    def public(self, view: str) -> dict[str, Any]:
         """A public view: prices, sites, queue, stats or reservations."""
         return json_object(self._send(self._public(view)))
 
     def health(self) -> dict[str, Any]:
         """The pool's liveness answer (status and version); needs no token."""
-        return json_object(self._send(self._get("/health")))
+        return json_object(self._send(self._get("/health", timeout=HEALTH_TIMEOUT)))
 
     def cluster(self) -> dict[str, Any]:
         """Where the pool's Dask scheduler is and its sites (admin token)."""

@@ -59,6 +59,8 @@ __all__ = [
 
 # Long enough for a pool under load, short enough that a dead pool is reported promptly.
 CONNECT_TIMEOUT = 5.0
+# A pool under load answers within this; a job that runs longer is followed by its events.
+READ_TIMEOUT = 60.0
 # httpx writes a request's head and body in two sends; without TCP_NODELAY, Nagle's
 # algorithm holds the body back until the head is acknowledged.
 NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -82,7 +84,7 @@ class Request:
     params: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     content: bytes = b""
-    timeout: float | None = 60.0
+    timeout: float | None = READ_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)

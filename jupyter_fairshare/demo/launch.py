@@ -26,11 +26,10 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-import httpx
-
-from ..pool.config import default_data_dir
-from ..embedded import launch
+from ..client import Client, errors
+from ..embedded import default_data_dir, launch
 
 STATE = "demo.json"
 POOL_STATE = "pool.json"
@@ -68,7 +67,7 @@ def demo_dir(data_dir: Path | None = None) -> Path:
     return Path(os.environ.get(DIR_ENV) or default_data_dir() / "demo")
 
 
-def read_state(data_dir: Path) -> dict:
+def read_state(data_dir: Path) -> dict[str, Any]:
     """The demo's state file, or ``{}`` when there is none (or it is unreadable)."""
     try:
         state = json.loads((data_dir / STATE).read_text())
@@ -80,12 +79,15 @@ def read_state(data_dir: Path) -> dict:
 def running(data_dir: Path | None = None) -> tuple[str, str] | None:
     """(url, newcomer token) of a live demo in ``data_dir``, or None."""
     state = read_state(demo_dir(data_dir))
-    try:
-        response = httpx.get(state["url"] + "/api/v1/account", timeout=3,
-                             headers={"Authorization": f"Bearer {state['token']}"})
-    except (KeyError, TypeError, httpx.HTTPError):
+    url, token = state.get("url"), state.get("token")
+    if not isinstance(url, str) or not isinstance(token, str):
         return None
-    return (state["url"], state["token"]) if response.status_code == 200 else None
+    try:
+        with Client(url, token) as client:
+            client.account()
+    except errors.FairshareError:
+        return None
+    return url, token
 
 
 def ensure_demo(data_dir: Path | None = None, minutes: float = 30.0, port: int = 0,
@@ -129,7 +131,7 @@ def stop_demo(data_dir: Path | None = None) -> bool:
         os.kill(state["load_pid"], signal.SIGTERM)
         stopped = True
     pool_pid = state.get("pool_pid")
-    if _ours(pool_pid):
+    if isinstance(pool_pid, int) and _ours(pool_pid):
         # The pool runs in its own session; its Dask workers are in its process group.
         os.killpg(pool_pid, signal.SIGTERM)
         _wait_gone(pool_pid, 30.0)
@@ -147,7 +149,7 @@ def export_lines(url: str, token: str) -> str:
 
 # -- the pool process ----------------------------------------------------------------------
 
-def _start_pool(data_dir: Path, port: int, timeout: float) -> dict:
+def _start_pool(data_dir: Path, port: int, timeout: float) -> dict[str, Any]:
     """A fresh store and a ``fairshare pool serve`` process; returns its URL, admin token and pid."""
     for name in ("pool.db", "pool.db-wal", "pool.db-shm", POOL_STATE):
         (data_dir / name).unlink(missing_ok=True)
@@ -163,12 +165,10 @@ def _start_pool(data_dir: Path, port: int, timeout: float) -> dict:
 def _create_accounts(url: str, admin_token: str) -> dict[str, str]:
     """Create the newcomer and the simulated accounts through the admin API; their tokens by name."""
     tokens = {}
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=30) as client:
+    with Client(url, admin_token) as client:
         for account in (USER, *SIMULATED):
-            response = client.post("/api/v1/admin/accounts", json={
-                "name": account.name, "tier": account.tier, "shares": account.shares, "credits": account.credits})
-            response.raise_for_status()
-            tokens[account.name] = response.json()["token"]
+            created = client.add_account(account.name, account.tier, account.shares, account.credits)
+            tokens[account.name] = created["token"]
     return tokens
 
 
@@ -181,7 +181,7 @@ def _start_load(data_dir: Path, minutes: float) -> int:
     return process.pid
 
 
-def _write_state(data_dir: Path, state: dict) -> None:
+def _write_state(data_dir: Path, state: dict[str, Any]) -> None:
     """Write the state file atomically and readable by its owner only: it holds tokens."""
     tmp = data_dir / (STATE + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -191,13 +191,6 @@ def _write_state(data_dir: Path, state: dict) -> None:
 
 
 # -- processes -----------------------------------------------------------------------------
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/api/v1/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
 
 def _alive(pid: object) -> bool:
     if not isinstance(pid, int):

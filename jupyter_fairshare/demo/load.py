@@ -22,9 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..client import errors
 from .. import wire
-from ..client import Client
+from ..client import Client, errors
 from .launch import SIMULATED, demo_dir, read_state
 
 #: Sleep lengths of simulated jobs, in seconds: short, so a newcomer never waits long.

@@ -11,23 +11,26 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from typing import Any
 
-import httpx
 from distributed import Nanny
 
+from ..client import Client, errors
 
-def cluster_address(url: str, token: str) -> dict:
+
+def cluster_address(url: str, token: str) -> dict[str, Any]:
+    """The pool's Dask scheduler address and its sites; failures are sentences for the operator."""
     try:
-        response = httpx.get(f"{url.rstrip('/')}/api/v1/admin/cluster",
-                             headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    except httpx.HTTPError:
+        with Client(url, token) as client:
+            return client.cluster()
+    except errors.PoolUnreachable:
         raise ValueError(f"No pool answers at {url}; check the URL the pool's operator gave you.") from None
-    if response.status_code != 200:
-        raise ValueError(response.json().get("detail", f"The pool refused to share its cluster ({response.status_code})."))
-    return response.json()
+    except errors.FairshareError as exc:  # the pool's own sentence, e.g. a token without the admin role
+        raise ValueError(str(exc)) from None
 
 
 async def run_node(scheduler: str, site: str, cpus: int, memory: int | str) -> None:
+    """Run one Dask worker of ``site`` until it is stopped; its name tells the pool the site."""
     name = f"{site}/{socket.gethostname()}-{os.getpid()}"
     async with Nanny(scheduler, nthreads=cpus, memory_limit=memory, name=name, dashboard=False) as nanny:
         print(f"Joined site {site} as {name} with {cpus} CPUs; Ctrl-C leaves the pool.", flush=True)
@@ -35,6 +38,7 @@ async def run_node(scheduler: str, site: str, cpus: int, memory: int | str) -> N
 
 
 def join(url: str, token: str, site: str, cpus: int | None = None, memory: str | None = None) -> None:
+    """Lend this machine to ``site`` of the pool at ``url`` until interrupted."""
     info = cluster_address(url, token)
     if site not in info["sites"]:
         raise ValueError(f"The pool has no site named {site!r}; its sites are {', '.join(info['sites'])}.")

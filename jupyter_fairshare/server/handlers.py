@@ -37,7 +37,8 @@ class FairShareHandler(APIHandler):
 
     @property
     def manager(self) -> FairShareManager:
-        return self.settings["fairshare_manager"]
+        manager: FairShareManager = self.settings["fairshare_manager"]
+        return manager
 
     async def reply(self, call: Awaitable[dict[str, Any]]) -> None:
         try:
@@ -144,7 +145,8 @@ class EventsHandler(FairShareHandler):
             while True:
                 if pending is None:
                     pending = asyncio.ensure_future(iterator.__anext__())
-                done, _ = await asyncio.wait({pending, gone}, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED)
+                waiting: set[asyncio.Future[Any]] = {pending, gone}
+                done, _ = await asyncio.wait(waiting, timeout=KEEPALIVE, return_when=asyncio.FIRST_COMPLETED)
                 if gone in done:
                     return
                 if pending not in done:

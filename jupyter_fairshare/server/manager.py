@@ -21,21 +21,19 @@ import concurrent.futures
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import httpx
-
-from ..client import errors, settings
-from ..client.client import CONNECT_TIMEOUT, Client, Event, _EventDecoder, raise_for_response
 from .. import embedded as embedded_pool
+from ..client import AsyncClient, Event, errors, settings
 
 __all__ = ["FairShareManager", "Unavailable"]
 
 JOBS_LIMIT = 50
 DATA_DIR_ENV = "FAIRSHARE_DATA_DIR"
+T = TypeVar("T")
 
 
 class Unavailable(Exception):
@@ -69,7 +67,7 @@ class FairShareManager:
         self.log = log or logging.getLogger(__name__)
         self.url: str | None = None
         self.embedded = False
-        self._client: Client | None = None
+        self._client: AsyncClient | None = None
         self._starting: concurrent.futures.Future[tuple[str, str]] | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._started_embedded = False
@@ -111,14 +109,13 @@ class FairShareManager:
         if self._starting is not None:
             # Let a start in progress finish, so the pool it starts is stopped below, not orphaned;
             # a failed start was already reported through status.
-            with contextlib.suppress(RuntimeError, OSError, httpx.HTTPError):
+            with contextlib.suppress(RuntimeError, OSError, errors.FairshareError):
                 await asyncio.wrap_future(self._starting)
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
         if self._client is not None:
             await self._client.aclose()
-            self._client.close()
             self._client = None
         atexit.unregister(self._stop_embedded)
         self._stop_embedded()
@@ -149,7 +146,7 @@ class FairShareManager:
         if self._configured_url:
             token = self._configured_token or os.environ.get(settings.TOKEN_ENV)
             return self._configured_url, token, "c.FairShare.pool_url"
-        file_url = settings._read_config(settings.config_path()).get("url")
+        file_url = settings.read_config(settings.config_path()).get("url")
         if os.environ.get(settings.URL_ENV) or file_url:
             found = settings.resolve(token=self._configured_token or None)
             return found.url, found.token, found.source
@@ -165,7 +162,7 @@ class FairShareManager:
 
     def _connect(self, url: str, token: str | None) -> None:
         self.url = url.rstrip("/")
-        self._client = Client(self.url, token)
+        self._client = AsyncClient(self.url, token)
         # A URL the user exported stays, with its token; otherwise URL and token go together,
         # since a token means nothing at another pool.
         if not os.environ.get(settings.URL_ENV):
@@ -183,31 +180,32 @@ class FairShareManager:
         """Where the pool is and whether it answers this server's token; never raises."""
         base: dict[str, Any] = {"pool_url": self.url, "embedded": self.embedded}
         try:
-            await self._call("GET", "/account")
+            await self._call(lambda client: client.account())
         except Unavailable as exc:
             return {**base, "state": exc.state, "message": exc.message}
         return {**base, "state": "ready", "message": None}
 
     async def pool(self) -> dict[str, Any]:
         """The pool's sites (capacity, carbon now) and their prices, for the sidebar's header."""
-        sites, prices = await asyncio.gather(self._call("GET", "/public/sites"), self._call("GET", "/public/prices"))
+        sites, prices = await asyncio.gather(self._call(lambda client: client.public("sites")),
+                                             self._call(lambda client: client.public("prices")))
         return {"sites": sites.get("sites", []), "prices": prices.get("sites", [])}
 
     async def account(self) -> dict[str, Any]:
         """This server's account on the pool: tier, shares, credits, balance, usage."""
-        return await self._call("GET", "/account")
+        return await self._call(lambda client: client.account())
 
     async def jobs(self, limit: int = JOBS_LIMIT) -> dict[str, Any]:
         """The account's newest jobs."""
-        return await self._call("GET", "/jobs", params={"limit": limit})
+        return {"jobs": await self._call(lambda client: client.jobs(limit=limit))}
 
     async def why(self, job_id: str) -> dict[str, Any]:
         """Why the job waits where it waits."""
-        return await self._call("GET", f"/jobs/{job_id}/why")
+        return await self._call(lambda client: client.why(job_id))
 
     async def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel the job; the pool answers with the job, now cancelled."""
-        return await self._call("POST", f"/jobs/{job_id}/cancel")
+        return await self._call(lambda client: client.cancel(job_id))
 
     @asynccontextmanager
     async def events(self) -> AsyncIterator[AsyncIterator[Event]]:
@@ -217,25 +215,24 @@ class FairShareManager:
         commits to a 200 event stream.
         """
         client = self._ready()
-        http = client._async_http()
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                events = await stack.enter_async_context(client.open_events())
+            except errors.FairshareError as exc:
+                raise self._unavailable(exc) from None
+            yield self._relayed(events)
+
+    async def _relayed(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        """The events, with a pool that goes away mid-stream told as :class:`Unavailable`."""
         try:
-            async with http.stream(
-                "GET", "/events", headers={"Accept": "text/event-stream"},
-                timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT),
-            ) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    try:
-                        raise_for_response(response)
-                    except errors.FairshareError as exc:
-                        raise self._unavailable(exc) from None
-                yield _decode(response.aiter_lines())
-        except httpx.TransportError as exc:
-            raise self._unavailable(errors.PoolUnreachable(client.url, type(exc).__name__)) from None
+            async for event in events:
+                yield event
+        except errors.FairshareError as exc:
+            raise self._unavailable(exc) from None
 
     # -- translation ------------------------------------------------------------------
 
-    def _ready(self) -> Client:
+    def _ready(self) -> AsyncClient:
         if self._client is not None:
             return self._client
         if self._starting is not None:
@@ -257,10 +254,11 @@ class FairShareManager:
             "(or FAIRSHARE_URL and FAIRSHARE_TOKEN) and restart Jupyter.",
         )
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _call(self, call: Callable[[AsyncClient], Awaitable[T]]) -> T:
+        """One client call, its failure told as :class:`Unavailable`."""
         client = self._ready()
         try:
-            return (await client._asend(method, path, **kwargs)).json()
+            return await call(client)
         except errors.FairshareError as exc:
             raise self._unavailable(exc) from None
 
@@ -289,10 +287,3 @@ class FairShareManager:
             return Unavailable(400, "ready", str(exc))
         return Unavailable(502, "unreachable", str(exc))
 
-
-async def _decode(lines: AsyncIterator[str]) -> AsyncIterator[Event]:
-    decoder = _EventDecoder()
-    async for line in lines:
-        event = decoder.feed(line)
-        if event is not None:
-            yield event

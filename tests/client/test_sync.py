@@ -78,9 +78,20 @@ def test_a_job_that_sends_no_news_within_the_timeout_raises_timeout_error(client
     client.cancel(job["id"])
 
 
-def test_public_views_need_no_token_and_an_unknown_view_is_refused_here(pool_server):
+@pytest.mark.parametrize(("view", "key"), [("prices", "sites"), ("sites", "sites"), ("queue", "queue"),
+                                         ("stats", "windows"), ("reservations", "reservations")])
+def test_each_public_view_needs_no_token(pool_server, view, key):
     with Client(pool_server.url) as anonymous:
-        assert "sites" in anonymous.public("sites")
+        assert key in anonymous.public(view)
+
+
+def test_only_a_loopback_url_is_on_this_host():
+    assert Client("http://127.0.0.1:1").on_this_host() and Client("https://localhost/pool").on_this_host()
+    assert not Client("http://pool.example.org").on_this_host()
+
+
+def test_an_unknown_public_view_is_refused_here_and_health_needs_no_token(pool_server):
+    with Client(pool_server.url) as anonymous:
         assert anonymous.health()["status"] == "ok"
         with pytest.raises(ValueError, match="no public view 'secrets'"):
             anonymous.public("secrets")
