@@ -64,7 +64,8 @@ def ts_type(schema: dict[str, Any]) -> str:
 
 
 def _comment(text: str, indent: str) -> list[str]:
-    return [f"{indent}/** {' '.join(text.split())} */"]
+    # A "*/" inside a description would end the comment early and break the file.
+    return [f"{indent}/** {' '.join(text.split()).replace('*/', '* /')} */"]
 
 
 def interface(name: str, schema: dict[str, Any]) -> list[str]:
