@@ -233,8 +233,12 @@ class FairshareMagics(Magics):
 
     def _cmd_cancel(self, args: Any) -> None:
         job = self._job(args.target)
-        state = JobState.CANCELLED.value if job.cancel() else f"already {job.info.get('state')}"
-        print(f"Job {job.id} is {state}.")
+        if job.cancel():
+            print(f"Job {job.id} is cancelled.")
+        elif job.done():
+            print(f"Job {job.id} is already {job.info.get('state')}.")
+        else:  # the pool answered before the worker stopped it
+            print(f"Job {job.id} is being cancelled; %fairshare jobs shows when it has stopped.")
 
     def _cmd_result(self, args: Any) -> None:
         self.bring_in(self._job(args.target))
