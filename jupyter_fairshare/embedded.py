@@ -54,12 +54,20 @@ def healthy(url: str) -> bool:
 
 def running(data_dir: Path | None = None) -> tuple[str, str] | None:
     """(url, token) of a live embedded pool, or None."""
-    try:
-        state = json.loads(state_path(data_dir).read_text())
-        url, token = state["url"], state["token"]
-    except (OSError, ValueError, KeyError, TypeError):
+    state = _read(state_path(data_dir))
+    url, token = state.get("url"), state.get("token")
+    if not isinstance(url, str) or not isinstance(token, str):
         return None
     return (url, token) if healthy(url) else None
+
+
+def _read(state_file: Path) -> dict[str, Any]:
+    """The state file's fields, or ``{}`` while it is missing, half-written or not ours."""
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
 
 
 def launch(data_dir: Path, state_file: Path, options: list[str], log: Path, timeout: float = 90.0,
@@ -79,11 +87,8 @@ def launch(data_dir: Path, state_file: Path, options: list[str], log: Path, time
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"The pool stopped at start-up; see {log} for why.")
-        try:
-            state = json.loads(state_file.read_text())
-        except (OSError, ValueError):
-            state = None
-        if isinstance(state, dict) and state.get("pid") == process.pid and healthy(str(state.get("url"))):
+        state = _read(state_file)
+        if state.get("pid") == process.pid and isinstance(state.get("url"), str) and healthy(state["url"]):
             return process, state
         time.sleep(0.1)
     os.killpg(process.pid, 9)

@@ -65,7 +65,8 @@ def test_the_binder_build_runs_every_demo_notebook(tmp_path):
     try:
         result = _run(["binder/start", python, "examples/run_all.py"], repo, env, 600)
     finally:
-        subprocess.run([python, "-m", "jupyter_fairshare.demo", "stop"], cwd=tmp_path, env=env, timeout=120, check=False)
+        subprocess.run([python, "-m", "jupyter_fairshare.demo", "stop"], cwd=tmp_path, env=env, timeout=120,
+                       check=False)
     notebooks = sorted(p.name for p in (repo / "examples").glob("*.ipynb"))
     assert len(notebooks) >= 8
     for name in notebooks:

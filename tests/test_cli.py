@@ -64,3 +64,19 @@ def test_status_jobs_and_prices_find_the_pool_from_the_environment(pool_server, 
 def test_a_bad_token_gets_the_pools_sentence(pool_server):
     result = fairshare("jobs", "--url", pool_server.url, "--token", "fs_wrong")
     assert result.returncode == 1 and "not valid" in result.stderr
+
+
+def test_node_join_asks_the_pool_for_its_sites_and_names_them_when_the_site_is_unknown(pool_server):
+    result = fairshare("node", "join", pool_server.url, "--site", "nowhere", "--token", pool_server.admin_token)
+    assert result.returncode == 2 and "no site named 'nowhere'" in result.stderr and "its sites are" in result.stderr
+
+
+def test_node_join_with_a_token_that_may_not_share_the_cluster_gets_the_pools_sentence(pool_server):
+    token = pool_server.add_account(f"not-operator-{time.monotonic_ns()}")
+    result = fairshare("node", "join", pool_server.url, "--site", "local", "--token", token)
+    assert result.returncode == 2 and result.stderr.startswith("fairshare: ") and "admin" in result.stderr.lower()
+
+
+def test_node_join_without_a_pool_says_to_check_the_url():
+    result = fairshare("node", "join", "http://127.0.0.1:9", "--site", "local", "--token", "t")
+    assert result.returncode == 2 and "No pool answers at http://127.0.0.1:9" in result.stderr

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from jupyter_fairshare import demo
-from jupyter_fairshare.notebook.api import Pool
 from jupyter_fairshare.demo import launch
+from jupyter_fairshare.notebook.api import Pool
 
 
 @pytest.fixture(scope="module")

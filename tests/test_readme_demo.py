@@ -21,8 +21,8 @@ def test_fairshare_demo_opens_jupyterlab_on_the_demo_notebook_with_the_demo_pool
     env = {**os.environ, "FAIRSHARE_DEMO_DIR": str(tmp_path / "demo"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "FAIRSHARE_URL": "", "FAIRSHARE_TOKEN": ""}
     log = tmp_path / "demo.log"
-    process = subprocess.Popen([sys.executable, "-m", "jupyter_fairshare.cli", "demo", "--no-browser", "--minutes", "2"],
-                               cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+    command = [sys.executable, "-m", "jupyter_fairshare.cli", "demo", "--no-browser", "--minutes", "2"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
         deadline, url = time.monotonic() + 120, None

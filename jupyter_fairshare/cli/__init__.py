@@ -16,7 +16,6 @@ from .._version import __version__
 from . import admin
 from .admin import pool_config
 
-
 #: The commands that look at a pool, with their help lines (run by :mod:`.look`).
 LOOKS = {"status": "the pool's sites and queue", "jobs": "your jobs", "prices": "published prices",
          "stats": "published waits and acceptance"}

@@ -50,7 +50,8 @@ def error_for(response: Response, where: str, payload_size: int | None = None) -
     error: errors.FairshareError
     if status in (401, 403):
         error = errors.BadToken(
-            detail or "The pool did not accept the token; check FAIRSHARE_TOKEN or run `%fairshare connect URL --token T`."
+            detail
+            or "The pool did not accept the token; check FAIRSHARE_TOKEN or run `%fairshare connect URL --token T`."
         )
     elif status == 402:
         error = errors.CreditsTooLow(
@@ -65,7 +66,8 @@ def error_for(response: Response, where: str, payload_size: int | None = None) -
         size = body.get("size", payload_size)
         error = errors.PayloadTooLarge(
             detail
-            or f"The payload is {size} bytes, over the pool's limit of {limit} bytes; send less data or read it on the worker.",
+            or f"The payload is {size} bytes, over the pool's limit of {limit} bytes; "
+            "send less data or read it on the worker.",
             limit=limit,
             size=size,
         )
@@ -166,4 +168,5 @@ class BaseClient:
 
     def _silent(self, job_id: str | None, timeout: float | None) -> TimeoutError:
         what = f"Job {job_id}" if job_id else "The account's event stream"
-        return TimeoutError(f"{what} sent no news within {timeout} s; it is still on the pool, so follow it again later.")
+        return TimeoutError(
+            f"{what} sent no news within {timeout} s; it is still on the pool, so follow it again later.")

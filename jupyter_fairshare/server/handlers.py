@@ -131,7 +131,8 @@ class EventsHandler(FairShareHandler):
                 self.fail(exc)
                 return
             # Already streaming: tell the page why it ends; EventSource then reconnects.
-            await self._send(f"event: unavailable\ndata: {json.dumps({'message': exc.message, 'state': exc.state})}\n\n")
+            why = json.dumps({"message": exc.message, "state": exc.state})
+            await self._send(f"event: unavailable\ndata: {why}\n\n")
         except StreamClosedError:
             return
         if not self._finished:

@@ -237,7 +237,8 @@ class FairShareManager:
             return self._client
         if self._starting is not None:
             if not self._starting.done():
-                raise Unavailable(503, "starting", "The embedded fair-share pool is starting; try again in a few seconds.")
+                raise Unavailable(503, "starting",
+                                  "The embedded fair-share pool is starting; try again in a few seconds.")
             exc = self._starting.exception()
             # ensure_running's own errors are sentences naming the log to read.
             message = str(exc) if isinstance(exc, RuntimeError) else (

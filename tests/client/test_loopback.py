@@ -6,8 +6,7 @@ import time
 import pytest
 
 from jupyter_fairshare import wire
-from jupyter_fairshare.client import errors
-from jupyter_fairshare.client import Client
+from jupyter_fairshare.client import Client, errors
 from jupyter_fairshare.client.loopback import LoopbackTransport
 from jupyter_fairshare.client.transport import HTTPXTransport
 

@@ -8,7 +8,9 @@ of making (and closing) a second one.
 import asyncio
 
 import pytest
-from pytest_jupyter.jupyter_server import *
+
+# pytest finds a plugin's fixtures in a conftest by name only, so all of them are imported.
+from pytest_jupyter.jupyter_server import *  # noqa: F403
 
 
 @pytest.fixture

@@ -175,7 +175,8 @@ def _methods(handler: type[web.RequestHandler]) -> list[str]:
 async def test_every_handler_refuses_a_request_without_jupyter_auth(jp_serverapp, http_server_client, jp_fetch):
     rules = list(_extension_rules(jp_serverapp.web_app.default_router))
     routes = {
-        (method, re.sub(r"\(\?P<\w+>[^)]*\)", "0123456789abcdef0123456789abcdef", rule.matcher.regex.pattern).rstrip("$"))
+        (method,
+         re.sub(r"\(\?P<\w+>[^)]*\)", "0123456789abcdef0123456789abcdef", rule.matcher.regex.pattern).rstrip("$"))
         for rule in rules
         for method in _methods(rule.target)
     }
