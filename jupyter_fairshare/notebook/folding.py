@@ -64,7 +64,8 @@ def fold(info: dict[str, Any], event_type: str, data: dict[str, Any], now: float
     elif event_type == EventType.REQUEUED:
         out.update(state=JobState.QUEUED.value, reason=_text(data.get("reason")), site=None, started_at=None, cost=0.0)
     elif event_type in FINAL_STATES:
-        state = data.get("state") if data.get("state") in FINAL_STATES else event_type
+        given = _text(data.get("state"))
+        state = given if given in FINAL_STATES else event_type
         bill = data.get("bill") if isinstance(data.get("bill"), dict) else None
         total = (bill or {}).get("total")
         cost = data["cost"] if _number(data.get("cost")) else total if _number(total) else out.get("cost", 0.0)
