@@ -12,16 +12,14 @@ are accepted and ignored; the pool's resource options (``cpus``, ``memory``, ``g
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from dask.core import flatten
 from dask.utils import ensure_dict
 
 from .. import wire
-
-if TYPE_CHECKING:
-    from .api import Pool
+from .job import Job
 
 __all__ = ["graph_get", "graph_task"]
 
@@ -37,15 +35,17 @@ def graph_task(dsk: Any, keys: Any) -> wire.GraphTask:
     return wire.GraphTask(dsk=graph, keys=keys)
 
 
-def graph_get(pool: Pool, dsk: Any, keys: Any, **kwargs: Any) -> Any:
-    """Compute ``keys`` of ``dsk`` on ``pool`` as one job and return the results, nested as ``keys``."""
-    from .widgets import follow
+def graph_get(submit: Callable[..., Job], dsk: Any, keys: Any, **kwargs: Any) -> Any:
+    """Compute ``keys`` of ``dsk`` as one job and return the results, nested as ``keys``.
 
+    ``submit`` is a pool's ``submit_task``: this module needs nothing else of the pool, so it
+    and :mod:`.api` do not import each other.
+    """
     task = graph_task(dsk, keys)
     resources = {k: kwargs[k] for k in _RESOURCES if kwargs.get(k) is not None}
     resources.setdefault("name", f"dask graph of {len(task.dsk)} tasks")
-    job = pool.submit_task(task, **resources)
-    follow(job)
+    job = submit(task, **resources)
+    job.follow()
     return job.result()
 
 

@@ -18,12 +18,12 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from ..client import errors
 from .. import wire
-from .api import Job, Pool, connect, remote_exception
+from ..client import Event, errors
+from ..protocol import JobState
+from .api import Pool, connect
 from .capture import analyse, check_serialisable, select_inputs
-from ..client import Event
-from .widgets import follow
+from .job import Job, remote_exception
 
 __all__ = ["FairshareMagics", "load_ipython_extension"]
 
@@ -148,12 +148,13 @@ class FairshareMagics(Magics):
         actual = self.pool.account().get("tier")
         if actual != tier:
             raise errors.BadRequest(
-                f"This account is in the {actual} tier, not {tier}; drop --tier or connect with a {tier} account's token."
+                f"This account is in the {actual} tier, not {tier}; "
+                f"drop --tier or connect with a {tier} account's token."
             )
 
     def bring_in(self, job: Job) -> None:
         """Follow the job to its end, then apply its outputs, displays and exception here."""
-        follow(job, on_output=_print_output)
+        job.follow(on_output=_print_output)
         outcome = job.outcome()
         self.shell.user_ns.update(outcome.outputs)
         for bundle in outcome.displays:
@@ -178,7 +179,9 @@ class FairshareMagics(Magics):
         needs_target = {"cancel", "result", "why", "connect"}
         if args.command in needs_target and not args.target:
             what = "URL" if args.command == "connect" else "JOB"
-            raise errors.BadRequest(f"%fairshare {args.command} needs a {what}; write %fairshare {args.command} {what}.")
+            raise errors.BadRequest(
+                f"%fairshare {args.command} needs a {what}; write %fairshare {args.command} {what}."
+            )
         return getattr(self, f"_cmd_{args.command}")(args)
 
     def _job(self, job_id: str) -> Job:
@@ -187,8 +190,8 @@ class FairshareMagics(Magics):
     def _cmd_status(self, args: Any) -> None:
         account = self.pool.account()
         active = self.pool.client.jobs(limit=100)
-        queued = sum(1 for j in active if j["state"] == "queued")
-        running = sum(1 for j in active if j["state"] == "running")
+        queued = sum(1 for j in active if j["state"] == JobState.QUEUED)
+        running = sum(1 for j in active if j["state"] == JobState.RUNNING)
         print(
             f"Pool {self.pool.url}: account {account.get('name')} ({account.get('tier')}), "
             f"balance {account.get('balance', 0.0):.4f} credits; {queued} queued, {running} running."
@@ -230,8 +233,12 @@ class FairshareMagics(Magics):
 
     def _cmd_cancel(self, args: Any) -> None:
         job = self._job(args.target)
-        state = "cancelled" if job.cancel() else f"already {job.info.get('state')}"
-        print(f"Job {job.id} is {state}.")
+        if job.cancel():
+            print(f"Job {job.id} is cancelled.")
+        elif job.done():
+            print(f"Job {job.id} is already {job.info.get('state')}.")
+        else:  # the pool answered before the worker stopped it
+            print(f"Job {job.id} is being cancelled; %fairshare jobs shows when it has stopped.")
 
     def _cmd_result(self, args: Any) -> None:
         self.bring_in(self._job(args.target))
@@ -246,7 +253,8 @@ class FairshareMagics(Magics):
         print("  its priority: " + ", ".join(f"{k} {v:.3g}" for k, v in components.items()))
         for ahead in why.get("ahead") or []:
             parts = ", ".join(f"{k} {v:.3g}" for k, v in (ahead.get("components") or {}).items())
-            print(f"  #{ahead.get('position')} ({ahead.get('tier')}): priority {ahead.get('priority', 0.0):.3g}; {parts}")
+            priority = ahead.get("priority", 0.0)
+            print(f"  #{ahead.get('position')} ({ahead.get('tier')}): priority {priority:.3g}; {parts}")
 
     def _cmd_connect(self, args: Any) -> None:
         pool = connect(args.target, args.token)

@@ -1,7 +1,8 @@
 """Showing a job while it runs: an inline panel in a notebook, a status line in a terminal.
 
-The view follows the job's event stream, so it costs no polling. A job that ends within
-the short-path wait gets no view at all: a panel flashing past for a 5 ms cell is noise.
+Views only draw: :meth:`.job.Job.follow` follows the job's event stream (so a view costs no
+polling) and hands each view the job as it stands. A view knows nothing of the pool; the panel
+needs only something it can cancel.
 
 In a notebook the panel's Cancel button works while the kernel is idle (``--async`` jobs,
 Dask graphs computed from a thread); while a cell blocks on its job, interrupting the kernel
@@ -14,16 +15,12 @@ import html
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from ..client import errors
-from .. import wire
-from ..client import Event
+from ..protocol import FINAL_STATES, JobState
 
-if TYPE_CHECKING:
-    from .api import Job
-
-__all__ = ["JobPanel", "StatusLine", "follow", "format_status"]
+__all__ = ["Cancellable", "JobPanel", "StatusLine", "View", "format_status", "view_for"]
 
 
 def _seconds(value: float) -> str:
@@ -39,7 +36,7 @@ def format_status(info: dict[str, Any], now: float) -> str:
     """One line describing a job as ``info`` has it at time ``now`` (no request, no clock read)."""
     state = info.get("state", "submitted")
     parts = [f"job {info.get('id', '?')} {state}"]
-    if state == "queued" and info.get("position") is not None:
+    if state == JobState.QUEUED and info.get("position") is not None:
         parts.append(f"{info['position']} of {info.get('queue_length') or '?'} in the queue")
         if info.get("expected_start") is not None:
             parts.append(f"expected to start in {_seconds(info['expected_start'] - now)}")
@@ -56,17 +53,25 @@ def format_status(info: dict[str, Any], now: float) -> str:
         parts.append(f"cost {bill['total']:.4f} credits, {bill.get('co2e_g', 0.0):.2f} gCO2e")
     elif info.get("cost") is not None and info.get("max_cost") is not None:
         parts.append(f"cost {info['cost']:.4f} of max {info['max_cost']:.2f} credits")
-    if info.get("error") and state in wire.FINAL_STATES:
+    if info.get("error") and state in FINAL_STATES:
         parts.append(str(info["error"]))
     return ", ".join(parts)
 
 
 class View(Protocol):
-    """What :func:`follow` drives: one update per event, one close at the end."""
+    """What :meth:`.job.Job.follow` drives: one update per event, one close at the end."""
 
     def update(self, info: dict[str, Any]) -> None: ...
 
     def close(self, info: dict[str, Any]) -> None: ...
+
+
+class Cancellable(Protocol):
+    """What the panel's Cancel button acts on: a job, as far as the panel needs one."""
+
+    info: dict[str, Any]
+
+    def cancel(self) -> bool: ...
 
 
 class StatusLine:
@@ -92,7 +97,7 @@ class StatusLine:
 class JobPanel:
     """An ipywidgets panel: status text, a progress bar for graphs, and a Cancel button."""
 
-    def __init__(self, job: Job, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, job: Cancellable, clock: Callable[[], float] = time.time) -> None:
         import ipywidgets
 
         self._job = job
@@ -112,11 +117,14 @@ class JobPanel:
 
     def _cancel(self, _button: Any) -> None:
         try:
-            self._job.cancel()
+            cancelled = self._job.cancel()
         except errors.FairshareError as exc:
             self.text.value = html.escape(str(exc))
             return
         self.close(self._job.info)
+        if not cancelled and self._job.info.get("state") not in FINAL_STATES:
+            # A busy worker may take longer to stop than the pool waits before it answers.
+            self.text.value += html.escape(", cancelling")
 
     def update(self, info: dict[str, Any]) -> None:
         self.text.value = html.escape(format_status(info, self._clock()))
@@ -131,7 +139,7 @@ class JobPanel:
         self.cancel_button.layout.display = "none"  # nothing left to cancel
 
 
-def _view_for(job: Job) -> View | None:
+def view_for(job: Cancellable) -> View | None:
     """A panel under a kernel with a frontend, a status line in terminal IPython, else nothing."""
     from IPython import get_ipython
 
@@ -141,35 +149,3 @@ def _view_for(job: Job) -> View | None:
     if getattr(shell, "kernel", None) is not None:
         return JobPanel(job).show()
     return StatusLine()
-
-
-def follow(job: Job, on_output: Callable[[Event], None] | None = None) -> None:
-    """Follow ``job`` to its end, showing it live; ``on_output`` gets each ``output`` event.
-
-    An interrupt (Ctrl-C, the notebook's stop button) cancels the job on the pool and
-    re-raises, so a user never leaves a job running unseen.
-    """
-    if job.done() and on_output is None:
-        return
-    inline = job.info.get("inline") if job.done() else None
-    if inline is not None:  # a short job's output came with its answer: no replay needed
-        for chunk in inline.get("output", []):
-            on_output(Event(None, wire.OUTPUT, {**chunk, "job": job.id}))
-        return
-    view = None if job.done() else _view_for(job)
-    try:
-        # A stream the pool closes before the final event is reopened where it stopped.
-        first = True
-        while first or not job.done():
-            first = False
-            for event in job.events():
-                if event.type == wire.OUTPUT and on_output is not None:
-                    on_output(event)
-                elif view is not None:
-                    view.update(job.info)
-    except KeyboardInterrupt:
-        job.cancel()
-        print(f"[fairshare] Interrupted: job {job.id} is cancelled.", file=sys.stderr)
-        raise
-    if view is not None:
-        view.close(job.info)

@@ -7,7 +7,15 @@ import {
   spentOn
 } from './reducer';
 import { makeBill, makeJob, NOW } from './testing/fixtures';
-import { JobEvent } from './types';
+import { Job, JobEvent } from './types';
+// The sequences the kernel's folding (tests/notebook/test_folding.py) is checked on too.
+import shared from '../../tests/fixtures/event_sequences.json';
+
+interface Sequence {
+  name: string;
+  events: JobEvent[];
+  expected: Partial<Job>;
+}
 
 function event(type: JobEvent['type'], data: Record<string, unknown> = {}): JobEvent {
   return { type, data: { job: 'j1', ...data } };
@@ -51,6 +59,11 @@ describe('applyEventToJob', () => {
     expect(job.progress).toEqual({ done: 3, total: 10 });
   });
 
+  it('takes the start time the started event gives', () => {
+    const job = applyEventToJob(makeJob(), event('started', { site: 'uni', started_at: NOW - 3 }), NOW);
+    expect(job.started_at).toBe(NOW - 3);
+  });
+
   it('puts a requeued job back in the queue without billing the lost run', () => {
     const running = makeJob({ state: 'running', started_at: NOW - 5, site: 'uni', cost: 0.2 });
     const job = applyEventToJob(running, event('requeued', { reason: 'worker lost' }), NOW);
@@ -74,10 +87,34 @@ describe('applyEventToJob', () => {
     expect(cancelled.state).toBe('cancelled');
   });
 
+  it('forgets the reason of a lost run once the job ends', () => {
+    const requeued = makeJob({ state: 'running', reason: 'worker lost' });
+    const job = applyEventToJob(requeued, event('done', { state: 'done', reason: null, cost: 0.1 }), NOW);
+    expect(job).toMatchObject({ reason: null, cost: 0.1 });
+  });
+
   it('leaves the job as it is for output', () => {
     const job = makeJob();
     expect(applyEventToJob(job, event('output', { stream: 'stdout', text: 'hi' }), NOW)).toBe(job);
   });
+});
+
+describe('the event sequences shared with the kernel', () => {
+  const sequences = shared.sequences as unknown as Sequence[];
+
+  it.each(sequences.map(s => [s.name, s] as const))(
+    '%s: folds to the expected job fields',
+    (_name, sequence) => {
+      const job = sequence.events.reduce(
+        (current, event) => applyEventToJob(current, event, shared.now),
+        shared.start as unknown as Job
+      );
+      const fields = Object.keys(sequence.expected) as (keyof Job)[];
+      expect(Object.fromEntries(fields.map(k => [k, job[k]]))).toEqual(
+        sequence.expected
+      );
+    }
+  );
 });
 
 describe('applyEvent', () => {

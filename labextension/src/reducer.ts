@@ -27,7 +27,22 @@ const FINAL: Record<string, JobState> = {
   cancelled: 'cancelled'
 };
 
-/** The job as one event leaves it; the same object when the event changes nothing shown. */
+const NOT_QUEUED = {
+  position: null,
+  queue_length: null,
+  expected_start: null
+} as const;
+
+function bill(value: unknown): Bill | null {
+  return typeof value === 'object' && value !== null ? (value as Bill) : null;
+}
+
+/**
+ * The job as one event leaves it at time `now`; the same object when the event changes
+ * nothing shown. The kernel folds events with the same rules
+ * (`jupyter_fairshare/notebook/folding.py`); both are checked against
+ * `tests/fixtures/event_sequences.json`, so change them together.
+ */
 export function applyEventToJob(job: Job, event: JobEvent, now: number): Job {
   const d = event.data;
   switch (event.type) {
@@ -42,13 +57,11 @@ export function applyEventToJob(job: Job, event: JobEvent, now: number): Job {
     case 'started':
       return {
         ...job,
+        ...NOT_QUEUED,
         state: 'running',
         site: str(d.site) ?? job.site,
         attempt: num(d.attempt) ?? job.attempt,
-        started_at: job.started_at ?? now,
-        position: null,
-        queue_length: null,
-        expected_start: null
+        started_at: num(d.started_at) ?? now
       };
     case 'progress': {
       const done = num(d.done);
@@ -68,7 +81,7 @@ export function applyEventToJob(job: Job, event: JobEvent, now: number): Job {
       return {
         ...job,
         state: 'queued',
-        reason: str(d.reason) ?? job.reason,
+        reason: str(d.reason),
         started_at: null,
         site: null,
         cost: 0
@@ -76,18 +89,17 @@ export function applyEventToJob(job: Job, event: JobEvent, now: number): Job {
     case 'done':
     case 'failed':
     case 'cancelled': {
-      const bill = (d.bill as Bill | null | undefined) ?? job.bill;
+      // The final event is the whole account of the ending: nothing of an earlier run stays.
+      const ended = bill(d.bill);
       return {
         ...job,
+        ...NOT_QUEUED,
         state: FINAL[str(d.state) ?? event.type] ?? FINAL[event.type],
-        reason: str(d.reason) ?? job.reason,
-        error: str(d.error) ?? job.error,
-        bill,
-        cost: bill ? bill.total : job.cost,
-        finished_at: job.finished_at ?? now,
-        position: null,
-        queue_length: null,
-        expected_start: null
+        reason: str(d.reason),
+        error: str(d.error),
+        bill: ended,
+        cost: num(d.cost) ?? num(ended?.total) ?? job.cost,
+        finished_at: num(d.finished_at) ?? now
       };
     }
     case 'output':

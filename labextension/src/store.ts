@@ -10,6 +10,7 @@ import { EventHandlers, EventStream } from './events';
 import { applyEvent, isActive } from './reducer';
 import {
   Account,
+  EventType,
   Job,
   JobEvent,
   PoolInfo,
@@ -69,7 +70,8 @@ export const DEFAULT_TIMINGS: StoreTimings = {
 type Listener = (state: SidebarState) => void;
 type OpenEvents = (handlers: EventHandlers) => EventStream;
 
-const STATE_EVENTS = new Set([
+// The events after which the account's held and spent credits may have changed.
+const STATE_EVENTS: ReadonlySet<EventType> = new Set<EventType>([
   'queued',
   'started',
   'requeued',

@@ -1,12 +1,27 @@
 /**
- * The shapes the server extension serves under `fairshare/api/` (see docs/http-api.md
- * for the job, bill and event fields the pool defines).
+ * The shapes the server extension serves under `fairshare/api/`. What the pool defines
+ * (jobs, bills, accounts, the job states and event types) comes from
+ * `./generated/api`, which is generated from the pool's OpenAPI spec; the rest (the
+ * extension's status, and the pool's sites, prices and why views, which the pool serves
+ * without a declared model) is written here.
  */
 
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+import * as api from './generated/api';
+import { EVENT_TYPES, JOB_STATES } from './generated/api';
+
+export { EVENT_TYPES, FINAL_STATES, JOB_STATES } from './generated/api';
+
+/** A model as the pool serves it: every field is present, defaults included. */
+type Served<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
+
+/** The keys of `T` named in `K`; a name `T` lacks fails to compile. */
+type KeysOf<T, K extends keyof T> = K;
+
+export type JobState = (typeof JOB_STATES)[number];
 
 export const ACTIVE_STATES: readonly JobState[] = ['queued', 'running'];
 
+/** One line of a bill; the pool's model leaves a line's shape open, the billing code fixes it. */
 export interface BillLine {
   item: 'cpu' | 'memory' | 'gpu';
   quantity: number;
@@ -15,48 +30,24 @@ export interface BillLine {
   amount: number;
 }
 
-export interface Bill {
+export interface Bill extends Omit<api.Bill, KeysOf<api.Bill, 'lines'>> {
   lines: BillLine[];
-  total: number;
-  capped: boolean;
-  site: string;
-  price_version: number;
-  energy_kwh: number;
-  carbon_intensity: number;
-  co2e_g: number;
-  cpu_seconds: number;
-  wall_seconds: number;
-  peak_memory: number;
 }
 
-export interface Job {
-  id: string;
-  name: string;
-  kind: string;
-  state: JobState;
-  reason: string | null;
-  cpus: number;
-  memory: number;
-  gpus: number;
-  max_cost: number;
-  hold: number;
-  site: string | null;
-  attempt: number;
-  submitted_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  position: number | null;
-  queue_length: number | null;
-  expected_start: number | null;
-  cost: number;
+export interface Job
+  extends Omit<
+    Served<api.Job>,
+    KeysOf<api.Job, 'bill' | 'progress' | 'notebook' | 'cell' | 'inline' | 'greener_window'>
+  > {
   bill: Bill | null;
   progress: { done: number; total: number } | null;
-  error: string | null;
   /** The notebook the job came from (a server-relative path), when known. */
   notebook?: string | null;
   /** The id of the cell the job came from, when known. */
   cell?: string | null;
 }
+
+export type Account = api.Account;
 
 export type PoolState = 'starting' | 'ready' | 'unreachable' | 'bad-token';
 
@@ -93,17 +84,6 @@ export interface PoolInfo {
   prices: Price[];
 }
 
-export interface Account {
-  name: string;
-  tier: string;
-  role: string;
-  shares: number;
-  credits: number;
-  held: number;
-  balance: number;
-  usage: number;
-}
-
 export interface PriorityComponents {
   fairshare: number;
   age: number;
@@ -123,18 +103,6 @@ export interface Why {
     components: PriorityComponents;
   }>;
 }
-
-export const EVENT_TYPES = [
-  'queued',
-  'started',
-  'output',
-  'progress',
-  'cost',
-  'requeued',
-  'done',
-  'failed',
-  'cancelled'
-] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 

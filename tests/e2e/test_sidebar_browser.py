@@ -50,8 +50,10 @@ def test_a_cells_job_appears_with_its_position_then_its_cost_and_a_second_is_can
         open_sidebar(page)
         page.wait_for_selector('[data-testid="fairshare-pool"]', timeout=60_000)
 
-        blockers = [submit(http, time.sleep, 4.0).json() for _ in range(2)]  # the pool is full
         page.get_by_text("| Idle").wait_for(timeout=60_000)  # the kernel is ready
+        # The pool is full once the kernel is ready, not before: a slow kernel start must not
+        # outlast the blockers, or the first cell's job never waits in the queue.
+        blockers = [submit(http, time.sleep, 6.0).json() for _ in range(2)]
         page.click('.lm-MenuBar-itemLabel:text-is("Run")')
         page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
 

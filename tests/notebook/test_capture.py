@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from jupyter_fairshare.notebook.capture import analyse, check_serialisable, select_inputs
 from jupyter_fairshare.client.errors import NotSerializable
+from jupyter_fairshare.notebook.capture import analyse, check_serialisable, select_inputs
 
 
 @pytest.mark.parametrize(

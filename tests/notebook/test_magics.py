@@ -129,7 +129,8 @@ def test_bad_options_are_a_usage_error(shell, magics):
 
 def test_help_lists_every_option(shell, magics):
     doc = magics.fairshare_cell.__doc__
-    for option in ("--cpus", "--memory", "--gpus", "--max-cost", "--deadline", "--site", "--tier", "--name", "--async", "--in", "--out"):
+    for option in ("--cpus", "--memory", "--gpus", "--max-cost", "--deadline", "--site", "--tier", "--name",
+                   "--async", "--in", "--out"):
         assert option in doc
 
 
