@@ -11,34 +11,56 @@
 
 from typing import TYPE_CHECKING
 
-from .client.errors import (
-    BadRequest,
-    BadToken,
-    CreditsTooLow,
-    FairshareError,
-    JobCancelled,
-    JobFailed,
-    JobNotFound,
-    MaxCostReached,
-    NotSerializable,
-    PayloadTooLarge,
-    PoolError,
-    PoolUnreachable,
-    RemoteError,
-    VersionMismatch,
-    WorkerLost,
-)
-
 if TYPE_CHECKING:
+    from .client.errors import (
+        BadRequest,
+        BadToken,
+        CreditsTooLow,
+        FairshareError,
+        JobCancelled,
+        JobFailed,
+        JobNotFound,
+        MaxCostReached,
+        NotSerializable,
+        PayloadTooLarge,
+        PoolError,
+        PoolUnreachable,
+        RemoteError,
+        VersionMismatch,
+        WorkerLost,
+    )
     from .notebook.api import Job, Pool, connect
 
 _LAZY = {"Job", "Pool", "connect"}
+# The errors too: the pool and the job processes import this package, and must not load the client.
+_ERRORS = {
+    "BadRequest",
+    "BadToken",
+    "CreditsTooLow",
+    "FairshareError",
+    "JobCancelled",
+    "JobFailed",
+    "JobNotFound",
+    "MaxCostReached",
+    "NotSerializable",
+    "PayloadTooLarge",
+    "PoolError",
+    "PoolUnreachable",
+    "RemoteError",
+    "VersionMismatch",
+    "WorkerLost",
+}
 
 
 def __getattr__(name: str) -> object:
-    """``Job``, ``Pool`` and ``connect`` are imported on first use: the job processes on the
-    workers import this package too, and every megabyte it brings (httpx, the client) is
-    copied into the page tables of each job process they fork."""
+    """``Job``, ``Pool``, ``connect`` and the errors are imported on first use: the pool and the
+    job processes on the workers import this package too, the pool must load nothing of the
+    client, and every megabyte a job process brings is copied into the page tables of each job
+    process its zygote forks."""
+    if name in _ERRORS:
+        from .client import errors
+
+        return getattr(errors, name)
     if name in _LAZY:
         from .notebook import api
 
@@ -47,7 +69,7 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY)
+    return sorted(set(globals()) | _LAZY | _ERRORS)
 
 
 def load_ipython_extension(ipython: object) -> None:
