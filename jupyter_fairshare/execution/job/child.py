@@ -26,9 +26,9 @@ from jupyter_fairshare import wire
 from jupyter_fairshare.wire import CallTask, CellTask, Outcome
 
 from .. import frames
-from ..worker.processes import THREAD_VARIABLES
-from .tasks import failure, run_task
+from ..threads import THREAD_VARIABLES
 from ..versions import module_warnings
+from .tasks import failure, run_task
 
 
 def serve(ctl_fd: int, msg_fd: int) -> NoReturn:

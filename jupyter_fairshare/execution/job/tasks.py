@@ -12,7 +12,8 @@ import inspect
 import linecache
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import cloudpickle
 from IPython.core.ultratb import FormattedTB

@@ -20,10 +20,7 @@ import threading
 import time
 
 from .. import frames
-
-# Native thread pools read these at start: the zygote and its job processes run with one
-# thread each, and a job given more cpus raises them (``child``).
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+from ..threads import THREAD_VARIABLES
 
 
 class JobProcess:
