@@ -19,7 +19,7 @@ import dask
 import uvicorn
 from distributed import Client, Nanny, Scheduler, SpecCluster
 
-from . import accounts
+from .store import accounts
 from .http.app import create_app
 from .config import PoolConfig
 from .pool import Pool

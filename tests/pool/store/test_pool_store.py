@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select
 
-from jupyter_fairshare.pool import accounts
+from jupyter_fairshare.pool.store import accounts
 from jupyter_fairshare.pool.store.db import HEAD, open_engine
 from jupyter_fairshare.pool.store.tables import accounts as accounts_table
 from jupyter_fairshare.pool.store.tables import metadata

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import bindparam, insert, select, update
 
-from jupyter_fairshare.pool import accounts
+from jupyter_fairshare.pool.store import accounts
 from jupyter_fairshare.pool.store.db import open_engine
 from jupyter_fairshare.pool.store.prepared import Prepared
 from jupyter_fairshare.pool.store.tables import events, ledger

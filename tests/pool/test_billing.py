@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_fairshare.pool.ledger import (
+from jupyter_fairshare.pool.billing import (
     PriceList,
     breakdown_from_costs,
     make_bill,

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, func, select
 
-from .store.tables import admissions, waits
+from .tables import admissions, waits
 
 WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
 
