@@ -158,6 +158,7 @@ class Admission:
             raise CreditsTooLow(f"This job may cost up to {job.hold:.4f} credits (its max cost) but your balance is "
                                 f"{balance:.4f} credits; lower --max-cost or ask the pool's operator for a top-up.",
                                 estimate=job.hold, balance=balance)
+        assert event is not None  # an accepted job always has its queued event
         job.payload = payload if isinstance(payload, bytes) and len(payload) <= KEEP_PAYLOAD else None
         self.book.admitted(job, event, now)
         out = self.views.with_standing(job.public(), now)

@@ -124,7 +124,12 @@ class JobBook:
         """
         attempt, site, node, now = job.attempt, job.site or "", job.node or "", job.started_at or 0.0
         written = self.writer(lambda c: job_store.start(c, job, attempt, site, node, now))
-        written.add_done_callback(lambda f: f.exception() is None and f.result() and self.hub.publish(f.result()))
+        written.add_done_callback(self._started)
+
+    def _started(self, written: asyncio.Future[Event | None]) -> None:
+        event = written.result() if written.exception() is None else None
+        if event is not None:  # None: the job left the queue meanwhile (cancelled)
+            self.hub.publish(event)
 
     def current(self, job: LiveJob, attempt: int) -> bool:
         """Whether ``attempt`` is the job's running one (a late message of an older one is dropped)."""
@@ -134,8 +139,9 @@ class JobBook:
         """Store an output chunk of the running attempt and push it once it is committed."""
         if not self.current(job, attempt):
             return
-        chunk = {"stream": data.get("stream"), "text": data.get("text") or ""}
-        job.output_bytes += len(chunk["text"])
+        text = str(data.get("text") or "")
+        chunk = {"stream": data.get("stream"), "text": text}
+        job.output_bytes += len(text)
         if job.output is not None and job.output_bytes <= INLINE_LIMIT:
             job.output.append(chunk)
         else:

@@ -49,7 +49,7 @@ def create(connection: Connection, name: str, tier: str, shares: float = 1.0, cr
             usage_at=now, token_hash=hash_token(token), created_at=now,
         )
     )
-    if credits:
+    if credits and result.inserted_primary_key is not None:
         connection.execute(insert(ledger).values(account_id=result.inserted_primary_key[0], ts=now,
                                                   kind="topup", amount=credits, note="opening credits"))
     return token
@@ -60,7 +60,7 @@ def top_up(connection: Connection, name: str, amount: float) -> float:
     row = _row(connection, name)
     connection.execute(update(accounts).where(accounts.c.id == row.id).values(credits=accounts.c.credits + amount))
     connection.execute(insert(ledger).values(account_id=row.id, ts=time.time(), kind="topup", amount=amount))
-    return row.credits + amount
+    return float(row.credits) + amount
 
 
 def set_tier(connection: Connection, name: str, tier: str, shares: float | None = None) -> None:

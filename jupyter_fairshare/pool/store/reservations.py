@@ -11,8 +11,9 @@ from .tables import reservations
 
 def add(connection: Connection, values: dict[str, Any]) -> int:
     """Store a reservation; its id."""
-    rid: int = connection.execute(insert(reservations).values(**values)).inserted_primary_key[0]
-    return rid
+    key = connection.execute(insert(reservations).values(**values)).inserted_primary_key
+    assert key is not None  # an INSERT of one row always has one
+    return int(key[0])
 
 
 def listing(engine: Engine) -> list[dict[str, Any]]:

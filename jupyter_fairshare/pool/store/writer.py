@@ -20,19 +20,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
+I = TypeVar("I")
+_Pending = tuple[Callable[..., Any], Any, "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 CHECKPOINT_EVERY = 1.0  # seconds between WAL checkpoints when batches run on the loop
 
 
 class Writer:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._pending: list[tuple[Callable, Any, asyncio.Future, asyncio.AbstractEventLoop]] = []
+        self._pending: list[_Pending] = []
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
@@ -45,7 +47,7 @@ class Writer:
                                         name="fairshare-writer", daemon=True)
         self._thread.start()
 
-    def __call__(self, fn: Callable[[Connection], T]) -> asyncio.Future:
+    def __call__(self, fn: Callable[[Connection], T]) -> asyncio.Future[T]:
         """Queue ``fn(connection)`` for the next batch now; the future has its result once committed.
 
         Queueing happens at the call, not at the first await, so writes commit in the order
@@ -53,15 +55,15 @@ class Writer:
         """
         return self._enqueue(fn, None)
 
-    def batched(self, group: Callable[[Connection, list], list], item: Any) -> asyncio.Future:
+    def batched(self, group: Callable[[Connection, list[I]], list[T]], item: I) -> asyncio.Future[T]:
         """Queue ``item`` for ``group(connection, items)``, called once for all the items of a
         batch: a hot write (a submission) then costs a few multi-row statements per batch
         instead of several statements per item. ``group`` returns one result per item."""
         return self._enqueue(group, item)
 
-    def _enqueue(self, fn: Callable, item: Any) -> asyncio.Future:
+    def _enqueue(self, fn: Callable[..., Any], item: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         with self._wake:
             if self._closed:
                 raise RuntimeError("The pool's store is closed; the pool is shutting down.")
@@ -123,9 +125,9 @@ class Writer:
             except Exception:  # noqa: BLE001 - a missed checkpoint is retried at the next one
                 continue
 
-    def _commit(self, batch: list) -> list[tuple[bool, Any]]:
+    def _commit(self, batch: list[_Pending]) -> list[tuple[bool, Any]]:
         """Run a batch in one transaction; (ok, result or exception) per write, in order."""
-        units: dict[Callable | int, list[int]] = {}  # a write alone, or all the items of one group
+        units: dict[Callable[..., Any] | int, list[int]] = {}  # a write alone, or all the items of one group
         for index, (fn, item, _future, _loop) in enumerate(batch):
             units.setdefault(fn if item is not None else index, []).append(index)
         alone = len(units) == 1  # nothing to keep apart: a failure rolls back the transaction anyway
@@ -154,7 +156,7 @@ class Writer:
 
 
     @contextlib.contextmanager
-    def _transaction(self):
+    def _transaction(self) -> Iterator[Connection]:
         if self._connection is None:
             with self._engine.begin() as connection:
                 yield connection
@@ -166,7 +168,7 @@ class Writer:
             yield self._connection
 
 
-def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
     if future.done():
         return
     if ok:
