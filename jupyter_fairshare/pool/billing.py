@@ -105,7 +105,8 @@ def make_bill(
             continue
         price = prices.unit(key)
         lines.append(
-            {"item": item, "quantity": quantities[item], "unit": unit, "price": price, "amount": quantities[item] * price}
+            {"item": item, "quantity": quantities[item], "unit": unit, "price": price,
+             "amount": quantities[item] * price}
         )
     subtotal = sum(line["amount"] for line in lines)
     return {

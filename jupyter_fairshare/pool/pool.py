@@ -21,20 +21,20 @@ from distributed import Client
 from sqlalchemy import Engine
 
 from .. import spoolfiles
+from ..protocol import JobState
 from .admission import Admission
 from .billing import Billing
 from .config import PoolConfig
 from .dispatcher import Dispatcher
 from .errors import Conflict, Invalid, NotFound, Unauthorized
 from .hub import Hub
-from ..protocol import JobState
 from .lifecycle import JobBook
 from .policy import AccountState, Node, Scheduler
 from .running import Runner
 from .store import accounts as account_store
+from .store import events as event_store
 from .store import jobs as job_store
 from .store import reservations as reservation_store
-from .store import events as event_store
 from .store.db import open_engine
 from .store.events import Event
 from .store.writer import Writer

@@ -21,10 +21,10 @@ import dask
 import uvicorn
 from distributed import Client, Nanny, Scheduler, SpecCluster
 
-from .store import accounts
-from .http.app import create_app
 from .config import PoolConfig
+from .http.app import create_app
 from .pool import Pool
+from .store import accounts
 
 log = logging.getLogger(__name__)
 

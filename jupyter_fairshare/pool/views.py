@@ -102,7 +102,8 @@ class Views:
             raise NoResult(f"Job {job_id} is {job['state']} and has no result; wait for it to finish.")
         data = job_store.result(self.engine, job_id)
         if data is None:
-            raise NoResult(f"Job {job_id} ended with {job['reason'] or job['state']} and left no result; see its error.")
+            raise NoResult(f"Job {job_id} ended with {job['reason'] or job['state']} and left no result; "
+                           "see its error.")
         return data
 
     def why(self, job_id: str, account: int) -> dict[str, Any]:
@@ -205,7 +206,8 @@ class Views:
     def spool_info(self) -> dict[str, Any]:
         """Where a client on the pool's own host may write a large payload instead of uploading it."""
         self.book.spool.mkdir(parents=True, exist_ok=True)
-        return {"path": str(self.book.spool), "host": socket.gethostname(), "threshold": self.book.config.spool_threshold}
+        return {"path": str(self.book.spool), "host": socket.gethostname(),
+                "threshold": self.book.config.spool_threshold}
 
 
 def _standing_data(standing: Standing) -> dict[str, Any]:

@@ -26,7 +26,8 @@ async def parts(tmp_path: Path) -> AsyncIterator[Pool]:
     """An unstarted pool on a fresh SQLite store with one 4-CPU worker known to the scheduler."""
     pool = Pool(PoolConfig(db_url=f"sqlite:///{tmp_path / 'pool.db'}", data_dir=tmp_path, spool_threshold=1024,
                            payload_limit=100_000))
-    pool.scheduler.set_nodes([NODE], {"local": SiteState("local", 250.0, pool.billing.prices["local"].unit("cpu_second"))})
+    price = pool.billing.prices["local"].unit("cpu_second")
+    pool.scheduler.set_nodes([NODE], {"local": SiteState("local", 250.0, price)})
     try:
         yield pool
     finally:

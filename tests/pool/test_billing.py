@@ -48,10 +48,10 @@ def _billing_job(max_cost: float):
 
 
 def test_the_wall_limit_is_the_max_cost_when_that_runs_out_first(tmp_path):
-    from jupyter_fairshare.protocol import StopReason
     from jupyter_fairshare.pool.billing import Billing
     from jupyter_fairshare.pool.config import PoolConfig
     from jupyter_fairshare.pool.store.db import open_engine
+    from jupyter_fairshare.protocol import StopReason
 
     config = PoolConfig(db_url=f"sqlite:///{tmp_path / 'pool.db'}", data_dir=tmp_path, max_wall_seconds=3600.0)
     engine = open_engine(config.url)

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from jupyter_fairshare.protocol import JobState, Report, StopReason
 from jupyter_fairshare.pool.http.schemas import JobSpec
 from jupyter_fairshare.pool.pool import Pool
 from jupyter_fairshare.pool.store import events
 from jupyter_fairshare.pool.store import jobs as job_store
+from jupyter_fairshare.protocol import JobState, Report, StopReason
 
 from .conftest import account, balance
 

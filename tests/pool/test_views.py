@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from jupyter_fairshare.protocol import Report
 from jupyter_fairshare.pool.errors import NoResult, NotFound
 from jupyter_fairshare.pool.http.schemas import JobSpec
 from jupyter_fairshare.pool.views import Views
+from jupyter_fairshare.protocol import Report
 
 from .conftest import NODE, account
 

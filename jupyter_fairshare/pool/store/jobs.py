@@ -49,7 +49,8 @@ _HOLD = Prepared(update(accounts).where(accounts.c.id == bindparam("_id"))
                  .values(held=accounts.c.held + bindparam("amount")))
 _OWNER = Prepared(select(jobs.c.account_id).where(jobs.c.id == bindparam("_id")))
 _BALANCE = Prepared(select(accounts.c.credits - accounts.c.held).where(accounts.c.id == bindparam("_id")))
-_INSERT_ADMISSION, _INSERT_JOB, _INSERT_BLOB = Prepared(insert(admissions)), Prepared(insert(jobs)), Prepared(insert(blobs))
+_INSERT_ADMISSION, _INSERT_JOB = Prepared(insert(admissions)), Prepared(insert(jobs))
+_INSERT_BLOB = Prepared(insert(blobs))
 _INSERT_LEDGER, _INSERT_WAIT = Prepared(insert(ledger)), Prepared(insert(waits))
 
 
@@ -98,7 +99,8 @@ def admit(connection: Connection, items: list[Admission]) -> list[tuple[str, flo
         })
         stored = {"data": None, "path": str(payload)} if isinstance(payload, Path) else {"data": payload, "path": None}
         blob_rows.append({"job_id": job.id, "kind": "payload", **stored})
-        event_rows.append({"job_id": job.id, "account_id": job.account, "type": EventType.QUEUED.value, "data": {"state": QUEUED},
+        event_rows.append({"job_id": job.id, "account_id": job.account, "type": EventType.QUEUED.value,
+                           "data": {"state": QUEUED},
                            "ts": job.submitted_at})
         results.append(("accepted", balance, len(event_rows) - 1))
     if admitted:
@@ -155,7 +157,8 @@ def cancel_queued(connection: Connection, job: LiveJob, now: float) -> events.Ev
 
 
 def settle(connection: Connection, job: LiveJob, attempt: int, state: str, reason: str | None, error: str | None,
-           bill: dict[str, Any] | None, result: bytes | None, usage: float, half_life: float, now: float) -> events.Event | None:
+           bill: dict[str, Any] | None, result: bytes | None, usage: float, half_life: float,
+           now: float) -> events.Event | None:
     """End a running attempt: store its result, charge its bill, release its hold, once."""
     total = bill["total"] if bill else 0.0
     changed = _END.run(connection, {"_id": job.id, "_attempt": attempt, "state": state, "reason": reason,

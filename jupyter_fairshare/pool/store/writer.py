@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
-I = TypeVar("I")
+Item = TypeVar("Item")
 _Pending = tuple[Callable[..., Any], Any, "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 CHECKPOINT_EVERY = 1.0  # seconds between WAL checkpoints when batches run on the loop
 
@@ -55,7 +55,7 @@ class Writer:
         """
         return self._enqueue(fn, None)
 
-    def batched(self, group: Callable[[Connection, list[I]], list[T]], item: I) -> asyncio.Future[T]:
+    def batched(self, group: Callable[[Connection, list[Item]], list[T]], item: Item) -> asyncio.Future[T]:
         """Queue ``item`` for ``group(connection, items)``, called once for all the items of a
         batch: a hot write (a submission) then costs a few multi-row statements per batch
         instead of several statements per item. ``group`` returns one result per item."""
@@ -98,7 +98,7 @@ class Writer:
         with self._wake:
             batch, self._pending = self._pending, []
             self._flush_scheduled = False
-        for (_fn, _item, future, _loop), (ok, value) in zip(batch, self._commit(batch)):
+        for (_fn, _item, future, _loop), (ok, value) in zip(batch, self._commit(batch), strict=True):
             _settle(future, ok, value)
 
     def _run(self) -> None:
@@ -109,7 +109,7 @@ class Writer:
                 batch, self._pending = self._pending, []
                 if not batch and self._closed:
                     return
-            for (_fn, _item, future, loop), (ok, value) in zip(batch, self._commit(batch)):
+            for (_fn, _item, future, loop), (ok, value) in zip(batch, self._commit(batch), strict=True):
                 loop.call_soon_threadsafe(_settle, future, ok, value)
 
     def _checkpoints(self) -> None:
@@ -144,7 +144,7 @@ class Writer:
                             results = fn(connection, [batch[i][1] for i in members])
                         if savepoint is not None:
                             savepoint.commit()
-                        outcomes.update((i, (True, r)) for i, r in zip(members, results))
+                        outcomes.update((i, (True, r)) for i, r in zip(members, results, strict=True))
                     except BaseException as exc:  # handed to the awaiting callers
                         if savepoint is None:
                             raise
