@@ -151,7 +151,7 @@ def test_kill_job_stops_the_job_and_its_children_within_a_second():
     assert kill_job("to-kill") is True
     thread.join(5)
     assert time.monotonic() - begun < 1.0
-    assert box["state"] == "cancelled" and box["result"] is None
+    assert (box["state"], box["reason"]) == ("cancelled", "cancelled") and box["result"] is None
     grandchild = int(text_of(events, "stdout"))
     gone = time.monotonic() + 1.0
     while _alive(grandchild) and time.monotonic() < gone:
@@ -176,17 +176,25 @@ def test_kill_of_an_unknown_job_is_false():
     assert kill_job("nobody-runs-this") is False
 
 
-def test_time_limit_stops_the_job():
+def test_time_limit_stops_the_job_as_failed_with_reason_time():
     report = run(CellTask("import time\ntime.sleep(10)"), limits={**LIMITS, "wall_seconds": 0.3})
-    assert (report["state"], report["reason"]) == ("limit", "time")
+    assert (report["state"], report["reason"]) == ("failed", "time")
     assert 0.3 <= report["wall_seconds"] < 1.5
     assert "time limit of 0.3 s" in report["error"]
 
 
-def test_memory_limit_stops_the_job():
+def test_a_wall_limit_the_pool_marks_as_the_cap_reports_max_cost_without_naming_an_amount():
+    limits = {**LIMITS, "wall_seconds": 0.3, "wall_reason": "max cost"}
+    report = run(CellTask("import time\ntime.sleep(10)"), limits=limits)
+    assert (report["state"], report["reason"]) == ("failed", "max cost")
+    assert report["error"].startswith("Max cost reached: the job was stopped at its cap and billed up to it")
+    assert "credit" not in report["error"] and "0.3" not in report["error"]
+
+
+def test_memory_limit_stops_the_job_as_failed_with_reason_memory():
     source = "import time\nchunks = []\nfor _ in range(40):\n    chunks.append(b'x' * 50_000_000)\n    time.sleep(0.01)"
     report = run(CellTask(source), limits={**LIMITS, "memory": 200_000_000})
-    assert (report["state"], report["reason"]) == ("limit", "memory")
+    assert (report["state"], report["reason"]) == ("failed", "memory")
     assert report["peak_memory"] > 200_000_000
     assert "memory limit of 200 MB" in report["error"]
 
@@ -245,7 +253,7 @@ def test_a_payload_that_cannot_be_unpacked_fails_with_the_reason():
 
 def test_memory_error_under_a_memory_limit_counts_as_the_limit():
     report = run(CellTask("raise MemoryError()"), limits={**LIMITS, "memory": 300_000_000})
-    assert (report["state"], report["reason"]) == ("limit", "memory")
+    assert (report["state"], report["reason"]) == ("failed", "memory")
     assert wire.loads(report["result"]).error_type == "MemoryError"
 
 
