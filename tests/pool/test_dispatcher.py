@@ -16,6 +16,7 @@ from jupyter_fairshare.wire import CallTask, CellTask, GraphTask
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 LIMITS = {"cpus": 1.0, "memory": 2 * 2**30, "wall_seconds": 30.0}
+SLEEPER = "print('up', flush=True)\nimport time\ntime.sleep(30)"
 THREE_LINES = "import time\nfor i in range(3):\n    print(f'line {i}', flush=True)\n    time.sleep(0.1)\n'done'"
 
 
@@ -94,7 +95,7 @@ async def test_kill_of_a_running_job_makes_run_return_a_cancelled_report(dispatc
     seen = Seen()
     node = dispatcher.nodes()[0].name
     running = asyncio.ensure_future(
-        run(dispatcher, "killed", CellTask("print('up', flush=True)\nimport time\ntime.sleep(30)"), seen=seen, node=node))
+        run(dispatcher, "killed", CellTask(SLEEPER), seen=seen, node=node))
     await asyncio.wait_for(seen.output.wait(), timeout=10)
     await dispatcher.kill(node, "killed")
     report, _ = await asyncio.wait_for(running, timeout=5)
@@ -131,7 +132,7 @@ async def test_a_worker_killed_mid_job_raises_worker_lost_and_is_left_out_of_the
     seen = Seen()
     node = dispatcher.nodes()[-1].name
     running = asyncio.ensure_future(
-        run(dispatcher, "orphan", CellTask("print('up', flush=True)\nimport time\ntime.sleep(30)"), seen=seen, node=node))
+        run(dispatcher, "orphan", CellTask(SLEEPER), seen=seen, node=node))
     await asyncio.wait_for(seen.output.wait(), timeout=10)
     pids = await client.run(os.getpid, workers=[node])
     os.kill(pids[node], signal.SIGKILL)

@@ -66,7 +66,8 @@ async def test_call_cell_and_graph_run_on_the_worker_and_end_with_a_report_messa
 
 async def test_output_arrives_on_the_call_while_the_job_still_sleeps_and_the_report_comes_last(cluster):
     client, addr = cluster
-    messages = await call(client, addr, "s1", wire.dumps(CellTask("print('working', flush=True)\nimport time\ntime.sleep(1.5)")))
+    source = "print('working', flush=True)\nimport time\ntime.sleep(1.5)"
+    messages = await call(client, addr, "s1", wire.dumps(CellTask(source)))
     (seen, first), (ended, last) = messages[0], messages[-1]
     assert first == {"type": "output", "stream": "stdout", "text": "working\n"}
     assert last["type"] == REPORT and last["state"] == "done"

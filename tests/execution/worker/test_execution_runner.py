@@ -92,7 +92,8 @@ def test_cell_exception_comes_back_with_an_ipython_traceback_without_our_frames(
 
 
 def test_exception_that_does_not_pickle_still_reports_as_text():
-    source = "import threading\nclass Locked(Exception):\n    lock = None\ne = Locked('no')\ne.lock = threading.Lock()\nraise e"
+    source = ("import threading\nclass Locked(Exception):\n    lock = None\n"
+              "e = Locked('no')\ne.lock = threading.Lock()\nraise e")
     outcome = wire.loads(run(CellTask(source))["result"])
     assert outcome.error_type == "Locked" and outcome.error_message == "no" and outcome.exception is None
 
@@ -128,7 +129,8 @@ def test_stdout_streams_while_the_job_still_runs():
             seen_at.append(time.monotonic())
 
     begun = time.monotonic()
-    report = run_job("stream", 1, wire.dumps(CellTask("print('tick')\nimport time\ntime.sleep(1.0)")), LIMITS, emit=emit)
+    task = CellTask("print('tick')\nimport time\ntime.sleep(1.0)")
+    report = run_job("stream", 1, wire.dumps(task), LIMITS, emit=emit)
     ended = time.monotonic()
     assert report["state"] == "done" and text_of(events, "stdout") == "tick\n"
     assert seen_at[0] - begun < 0.5 < ended - seen_at[0]
@@ -209,7 +211,8 @@ def test_python_version_mismatch_fails_with_both_versions_named():
     report = run(CallTask(int), versions={"python": "2.7", "cloudpickle": "0.5.0"})
     assert report["state"] == "failed"
     here = wire.runtime_versions()
-    assert report["error"].startswith(f"This job was packed with Python 2.7 and cloudpickle 0.5.0 but the worker runs Python {here['python']}")
+    packed = "This job was packed with Python 2.7 and cloudpickle 0.5.0"
+    assert report["error"].startswith(f"{packed} but the worker runs Python {here['python']}")
     assert wire.loads(report["result"]).error_type == "VersionMismatch"
 
 
@@ -224,7 +227,10 @@ def test_module_version_mismatch_warns_on_stderr_and_runs():
 @pytest.mark.parametrize("stream", ["stdout", "stderr"])
 def test_output_split_across_utf8_boundaries_arrives_intact(stream):
     events = []
-    source = f"import sys, time\nfor _ in range(3):\n    sys.{stream}.buffer.write('é'.encode()[:1]); sys.{stream}.buffer.flush(); time.sleep(0.06)\n    sys.{stream}.buffer.write('é'.encode()[1:]); sys.{stream}.buffer.flush()"
+    out = f"sys.{stream}.buffer"
+    source = (f"import sys, time\nfor _ in range(3):\n"
+              f"    {out}.write('é'.encode()[:1]); {out}.flush(); time.sleep(0.06)\n"
+              f"    {out}.write('é'.encode()[1:]); {out}.flush()")
     run(CellTask(source), events=events)
     assert text_of(events, stream) == "ééé"
 
