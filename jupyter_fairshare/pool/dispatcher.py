@@ -21,12 +21,12 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Collection
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from distributed import Client
 
-from ..execution.worker import HANDLER, REPORT, DirectRuns, framed, warm_up
+from ..execution.worker import HANDLER, REPORT, Connection, DirectRuns, framed, warm_up
 from ..protocol import EventType, Limits, Report
 from .policy import Node
 
@@ -159,7 +159,7 @@ class Dispatcher:
             raw = await pool.connect(node)
         except OSError as exc:
             raise self._lost(node, exc) from exc
-        comm = cast(_Comm, raw)
+        comm = cast(Connection, raw)
         done = False
         try:
             await comm.write(
@@ -225,17 +225,7 @@ class Dispatcher:
 _LIVE = frozenset({EventType.OUTPUT.value, EventType.PROGRESS.value})
 
 
-class _Comm(Protocol):
-    """The part of distributed's ``Comm`` a run uses, typed (distributed leaves it untyped)."""
-
-    async def read(self) -> Any: ...
-
-    async def write(self, msg: dict[str, Any], on_error: str = ...) -> int: ...
-
-    def abort(self) -> None: ...
-
-
-async def _read(comm: _Comm) -> dict[str, Any]:
+async def _read(comm: Connection) -> dict[str, Any]:
     message = await comm.read()
     if not isinstance(message, dict):
         raise WorkerError(f"The worker answered {type(message).__name__}, not a message.")

@@ -84,7 +84,7 @@ class _Run:
                     total += kid.memory_info().rss
         except psutil.Error:
             return 0
-        return total
+        return int(total)
 
     def kill(self, why: StopReason) -> bool:
         """Kill the job's process group; the first reason given is the one reported."""
@@ -134,8 +134,8 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: Limits, *, emit: 
     versions = wire.header(payload).get("versions", {})
     mismatch = runtime_mismatch(versions)
     if mismatch is not None:
-        blob = wire.dumps(Outcome(ok=False, error_type="VersionMismatch", error_message=mismatch))
-        return report(JobState.FAILED, None, mismatch, blob, 0.0, time.monotonic() - begun, 0)
+        refusal = wire.dumps(Outcome(ok=False, error_type="VersionMismatch", error_message=mismatch))
+        return report(JobState.FAILED, None, mismatch, refusal, 0.0, time.monotonic() - begun, 0)
 
     batcher = EventBatcher(emit)
     # A job process may stay for the same account's next job, unless the job maps a
