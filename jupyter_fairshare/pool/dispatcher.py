@@ -225,10 +225,14 @@ class Dispatcher:
 _LIVE = frozenset({EventType.OUTPUT.value, EventType.PROGRESS.value})
 
 
+class _NoHandler(OSError):
+    """The worker answered without our handler: it joined and has not installed the plugin yet."""
+
+
 async def _read(comm: Connection) -> dict[str, Any]:
     message = await comm.read()
-    if not isinstance(message, dict):
-        raise WorkerError(f"The worker answered {type(message).__name__}, not a message.")
+    if not isinstance(message, dict):  # distributed answers None for an op it has no handler for
+        raise _NoHandler(f"the worker has no {HANDLER} handler yet")
     return message
 
 

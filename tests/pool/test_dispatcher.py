@@ -120,6 +120,12 @@ async def test_our_own_failure_on_the_worker_raises_worker_error(dispatcher):
         await run(dispatcher, "broken", b"not a payload")
 
 
+async def test_a_server_without_our_handler_raises_worker_lost_so_the_job_runs_elsewhere(dispatcher):
+    # A worker that just joined may not have installed the plugin yet; the scheduler never has it.
+    with pytest.raises(WorkerLost, match="no fairshare_run handler"):
+        await run(dispatcher, "early", CallTask(int), node=dispatcher.scheduler_address)
+
+
 async def test_account_keys_tell_accounts_apart_without_naming_them(client, dispatcher):
     assert dispatcher.account_key(7) == dispatcher.account_key(7) != dispatcher.account_key(8)
     assert len(dispatcher.account_key(7)) == 24 and int(dispatcher.account_key(7), 16) >= 0  # a keyed hash
