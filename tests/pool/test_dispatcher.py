@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 
+import psutil
 import pytest
 import pytest_asyncio
 from distributed import Client, LocalCluster
@@ -100,6 +101,36 @@ async def test_kill_of_a_running_job_makes_run_return_a_cancelled_report(dispatc
     await dispatcher.kill(node, "killed")
     report, _ = await asyncio.wait_for(running, timeout=5)
     assert (report["state"], report["reason"], report["result"]) == ("cancelled", "cancelled", None)
+
+
+async def test_abandoning_a_run_stops_its_job_at_its_next_output(dispatcher):
+    seen = Seen()
+    chatty = "import os, time\nprint(os.getpid(), flush=True)\nfor _ in range(300):\n    print('.', flush=True)\n" \
+             "    time.sleep(0.1)"
+    running = asyncio.ensure_future(run(dispatcher, "abandoned", CellTask(chatty), seen=seen))
+    await asyncio.wait_for(seen.output.wait(), timeout=10)
+    pid = int(seen.log[0][1]["text"].split()[0])
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert await eventually_gone(pid, timeout=5)
+
+
+async def eventually_gone(pid: int, timeout: float) -> bool:
+    """Whether the process ``pid`` (a job process on this host) exits within ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while _alive(pid):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 async def test_a_job_stopped_by_a_wall_limit_marked_max_cost_reports_reason_max_cost(dispatcher):
