@@ -130,7 +130,7 @@ class Dispatcher:
 
     def has(self, node: str) -> bool:
         """Whether ``node`` is still one of the usable workers."""
-        return node in self._workers and node not in self._suspects
+        return node in self._workers and self._suspects.get(node, 0.0) <= time.monotonic()
 
     def account_key(self, account: int) -> str:
         """What a worker needs to tell accounts apart (a job process is only ever reused for
@@ -187,8 +187,15 @@ class Dispatcher:
         return _report(message)
 
     async def kill(self, node: str, job_id: str) -> None:
-        """Stop a job's process on ``node``; the job's ``run`` then returns a cancelled report."""
-        answer = await self._client.rpc(node).fairshare_kill(job_id=job_id)
+        """Stop a job's process on ``node``; the job's ``run`` then returns a cancelled report.
+
+        Raises :class:`WorkerLost` if ``node`` cannot be reached (the job's ``run`` then
+        raises it too) and :class:`WorkerError` if our own code failed there.
+        """
+        try:
+            answer = await self._client.rpc(node).fairshare_kill(job_id=job_id)
+        except OSError as exc:
+            raise self._lost(node, exc) from exc
         if answer.get("status") != "OK":
             raise WorkerError(str(answer.get("text") or "unknown error"))
 
