@@ -21,12 +21,12 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Collection
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from distributed import Client
 
-from ..execution.worker import HANDLER, REPORT, DirectRuns, framed, warm_up
+from ..execution.worker import HANDLER, REPORT, Connection, DirectRuns, framed, warm_up
 from ..protocol import EventType, Limits, Report
 from .policy import Node
 
@@ -130,7 +130,7 @@ class Dispatcher:
 
     def has(self, node: str) -> bool:
         """Whether ``node`` is still one of the usable workers."""
-        return node in self._workers and node not in self._suspects
+        return node in self._workers and self._suspects.get(node, 0.0) <= time.monotonic()
 
     def account_key(self, account: int) -> str:
         """What a worker needs to tell accounts apart (a job process is only ever reused for
@@ -159,7 +159,7 @@ class Dispatcher:
             raw = await pool.connect(node)
         except OSError as exc:
             raise self._lost(node, exc) from exc
-        comm = cast(_Comm, raw)
+        comm = cast(Connection, raw)
         done = False
         try:
             await comm.write(
@@ -187,8 +187,15 @@ class Dispatcher:
         return _report(message)
 
     async def kill(self, node: str, job_id: str) -> None:
-        """Stop a job's process on ``node``; the job's ``run`` then returns a cancelled report."""
-        answer = await self._client.rpc(node).fairshare_kill(job_id=job_id)
+        """Stop a job's process on ``node``; the job's ``run`` then returns a cancelled report.
+
+        Raises :class:`WorkerLost` if ``node`` cannot be reached (the job's ``run`` then
+        raises it too) and :class:`WorkerError` if our own code failed there.
+        """
+        try:
+            answer = await self._client.rpc(node).fairshare_kill(job_id=job_id)
+        except OSError as exc:
+            raise self._lost(node, exc) from exc
         if answer.get("status") != "OK":
             raise WorkerError(str(answer.get("text") or "unknown error"))
 
@@ -225,20 +232,14 @@ class Dispatcher:
 _LIVE = frozenset({EventType.OUTPUT.value, EventType.PROGRESS.value})
 
 
-class _Comm(Protocol):
-    """The part of distributed's ``Comm`` a run uses, typed (distributed leaves it untyped)."""
-
-    async def read(self) -> Any: ...
-
-    async def write(self, msg: dict[str, Any], on_error: str = ...) -> int: ...
-
-    def abort(self) -> None: ...
+class _NoHandler(OSError):
+    """The worker answered without our handler: it joined and has not installed the plugin yet."""
 
 
-async def _read(comm: _Comm) -> dict[str, Any]:
+async def _read(comm: Connection) -> dict[str, Any]:
     message = await comm.read()
-    if not isinstance(message, dict):
-        raise WorkerError(f"The worker answered {type(message).__name__}, not a message.")
+    if not isinstance(message, dict):  # distributed answers None for an op it has no handler for
+        raise _NoHandler(f"the worker has no {HANDLER} handler yet")
     return message
 
 

@@ -13,6 +13,9 @@ the job produces them and then the report as its answer::
     worker -> pool   {"type": "output", "stream", "text"} | {"type": "progress", "done", "total"} ...
     worker -> pool   {"type": "report", **Report}   or   {"type": "error", "text"}
 
+When the pool abandons a call (it closes its end), the job is stopped at its next message:
+no one is left to read its output or its report, and the pool runs it again if it must.
+
 A handler of our own rather than Dask's generic ``run``: ``run`` unpickles the function
 and its arguments, inspects the function's signature twice and serialises the answer
 field by field, which together cost more of the worker's CPU than running the job's
@@ -25,11 +28,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from distributed import Worker, WorkerPlugin
-from distributed.comm import Comm
-from distributed.protocol import to_serialize
+from distributed.protocol.serialize import to_serialize
 
 from ...protocol import Limits
 from . import processes
@@ -43,12 +46,25 @@ FRAME_ABOVE = 1 << 16  # bytes: larger payloads and results go as frames of thei
 log = logging.getLogger(__name__)
 
 
+_as_frame: Callable[[bytes], Any] = to_serialize  # typed here: distributed leaves it untyped
+
+
+class Connection(Protocol):
+    """The part of distributed's ``Comm`` a run uses on either end, typed (distributed leaves it untyped)."""
+
+    async def read(self) -> Any: ...
+
+    async def write(self, msg: Any, on_error: str = ...) -> int: ...
+
+    def abort(self) -> None: ...
+
+
 def framed(blob: bytes | None) -> Any:
     """``blob`` as a call or an answer carries it: inline when small, a frame of its own when large."""
-    return to_serialize(blob) if blob is not None and len(blob) > FRAME_ABOVE else blob
+    return _as_frame(blob) if blob is not None and len(blob) > FRAME_ABOVE else blob
 
 
-class DirectRuns(WorkerPlugin):  # type: ignore[misc]  # distributed's classes are untyped
+class DirectRuns(WorkerPlugin):
     """Installs the ``fairshare_run`` and ``fairshare_kill`` handlers on every worker of the pool's cluster."""
 
     name = "fairshare-direct-runs"
@@ -58,7 +74,7 @@ class DirectRuns(WorkerPlugin):  # type: ignore[misc]  # distributed's classes a
         worker.handlers[KILL_HANDLER] = fairshare_kill
 
 
-async def fairshare_run(comm: Comm, job_id: str, attempt: int, payload: bytes, limits: Limits) -> dict[str, Any]:
+async def fairshare_run(comm: Connection, job_id: str, attempt: int, payload: bytes, limits: Limits) -> dict[str, Any]:
     """Run the attempt, streaming its messages on ``comm``; the last message, which distributed writes.
 
     A failure of our own code is answered as such, to be reported, not retried.
@@ -90,7 +106,7 @@ class _Stream:
     there is something to send, so a job without output costs nothing here.
     """
 
-    def __init__(self, comm: Comm, job_id: str, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, comm: Connection, job_id: str, loop: asyncio.AbstractEventLoop) -> None:
         self._comm = comm
         self._job_id = job_id
         self._loop = loop

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 from .. import frames
 from ..threads import THREAD_VARIABLES
@@ -41,7 +42,7 @@ class JobProcess:
         self.pid = int(meta["pid"])
         return self.pid
 
-    def send_job(self, meta: dict, payload: bytes) -> bool:
+    def send_job(self, meta: dict[str, Any], payload: bytes) -> bool:
         """Hand the process a job; False if it died before taking it."""
         try:
             frames.write(self.ctl_fd, frames.JOB, meta, payload)

@@ -84,7 +84,7 @@ class _Run:
                     total += kid.memory_info().rss
         except psutil.Error:
             return 0
-        return total
+        return int(total)
 
     def kill(self, why: StopReason) -> bool:
         """Kill the job's process group; the first reason given is the one reported."""
@@ -134,8 +134,8 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: Limits, *, emit: 
     versions = wire.header(payload).get("versions", {})
     mismatch = runtime_mismatch(versions)
     if mismatch is not None:
-        blob = wire.dumps(Outcome(ok=False, error_type="VersionMismatch", error_message=mismatch))
-        return report(JobState.FAILED, None, mismatch, blob, 0.0, time.monotonic() - begun, 0)
+        refusal = wire.dumps(Outcome(ok=False, error_type="VersionMismatch", error_message=mismatch))
+        return report(JobState.FAILED, None, mismatch, refusal, 0.0, time.monotonic() - begun, 0)
 
     batcher = EventBatcher(emit)
     # A job process may stay for the same account's next job, unless the job maps a
@@ -188,7 +188,8 @@ def _unfinished(run: _Run, limits: Limits, wall: float, peak: int) -> Report:
         return report(JobState.CANCELLED, StopReason.CANCELLED, "The job was cancelled.", None, cpu, wall, peak)
     if run.stopped is not None:
         return report(JobState.FAILED, run.stopped, stop_error(run.stopped, limits), None, cpu, wall, peak)
-    error = "The job's process ended without a result (it crashed or was killed outside fairshare); see its stderr output and run it again."
+    error = ("The job's process ended without a result (it crashed or was killed outside fairshare); "
+             "see its stderr output and run it again.")
     return report(JobState.FAILED, None, error, None, cpu, wall, peak)
 
 
@@ -198,7 +199,8 @@ def stop_error(reason: StopReason, limits: Limits) -> str:
         return (f"The job used more than its memory limit of {_size(limits.get('memory', 0))} and was stopped; "
                 "ask for more memory (--memory) or use less.")
     if reason == StopReason.MAX_COST:
-        return "Max cost reached: the job was stopped at its cap and billed up to it; raise --max-cost to let it run longer."
+        return ("Max cost reached: the job was stopped at its cap and billed up to it; "
+                "raise --max-cost to let it run longer.")
     return (f"The job ran past its time limit of {limits.get('wall_seconds', 0):g} s and was stopped; "
             "ask for more time or make it shorter.")
 
@@ -294,7 +296,13 @@ def _size(n: int) -> str:
 
 
 def report(
-    state: JobState, reason: StopReason | None, error: str | None, result: bytes | None, cpu: float, wall: float, peak: int
+    state: JobState,
+    reason: StopReason | None,
+    error: str | None,
+    result: bytes | None,
+    cpu: float,
+    wall: float,
+    peak: int,
 ) -> Report:
     """The one place a worker's report is built: plain strings, so it crosses msgpack as is."""
     return Report(

@@ -61,7 +61,8 @@ def test_each_job_gets_a_fresh_namespace_working_directory_and_environment(tmp_p
 
 
 def test_a_job_that_leaves_a_thread_running_ends_its_process():
-    left = value_of("import os, threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\nos.getpid()")
+    left = value_of("import os, threading, time\n"
+                    "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\nos.getpid()")
     assert pid_of() != left
 
 
