@@ -165,8 +165,16 @@ class JobBook:
 
     # -- out of the running state ---------------------------------------------------------
 
+    def request_cancel(self, job: LiveJob) -> None:
+        """Its owner cancelled a running job: its worker is told to stop it, and should that
+        worker be lost instead, the job ends cancelled rather than running again."""
+        job.cancel_requested = True
+
     async def requeue(self, job: LiveJob, attempt: int, reason: str, now: float) -> None:
         """Put a job whose worker was lost back in the queue, unbilled; fail it after too many tries."""
+        if job.cancel_requested:
+            await self.abandon(job, attempt)
+            return
         if attempt >= self.config.max_attempts:
             await self.fail(job, attempt, StopReason.WORKER_LOST,
                             f"The job's worker was lost {attempt} times; it was not billed. Submit it again or "
@@ -183,8 +191,12 @@ class JobBook:
 
     async def fail(self, job: LiveJob, attempt: int, reason: StopReason, error: str) -> None:
         """End an attempt that failed through no fault of the job's, unbilled."""
-        await self.finish(job, attempt, {"state": JobState.FAILED, "reason": reason, "error": error, "result": None,
-                                         "cpu_seconds": 0.0, "wall_seconds": 0.0, "peak_memory": 0}, billed=False)
+        await self.finish(job, attempt, _unbilled(JobState.FAILED, reason, error), billed=False)
+
+    async def abandon(self, job: LiveJob, attempt: int) -> None:
+        """End a cancelled job whose worker could not be reached to stop it: cancelled, unbilled
+        (without the worker's report there is no measured time to bill)."""
+        await self.finish(job, attempt, _unbilled(JobState.CANCELLED, StopReason.CANCELLED, None), billed=False)
 
     async def finish(self, job: LiveJob, attempt: int, report: Report, billed: bool = True) -> None:
         """Settle an attempt from its worker's report: bill it, add its usage, store its result, once."""
@@ -229,6 +241,11 @@ class JobBook:
         job.ended.set()
         job.news.set()
         self.wake.set()
+
+
+def _unbilled(state: JobState, reason: StopReason, error: str | None) -> Report:
+    return {"state": state, "reason": reason, "error": error, "result": None, "cpu_seconds": 0.0,
+            "wall_seconds": 0.0, "peak_memory": 0}
 
 
 def live_from_row(row: RowMapping) -> LiveJob:

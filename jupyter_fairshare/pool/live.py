@@ -41,6 +41,8 @@ class LiveJob:
     progress: dict[str, int] | None = None
     notebook: str | None = None
     cell: str | None = None
+    # Its owner cancelled it while it ran: a lost attempt then ends it cancelled, not back in the queue.
+    cancel_requested: bool = False
     predicted_wait: float | None = None  # what the pool estimated at submission
     predicted_uncertainty: float | None = None
     greener: dict[str, float] | None = None  # the greener window a deadline job waits for

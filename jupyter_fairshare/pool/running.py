@@ -184,10 +184,23 @@ class Runner:
         return stored, limits
 
     async def stop_job(self, job: LiveJob) -> None:
-        """Stop a running job's process; its worker then reports it cancelled (billed to now)."""
+        """Stop a running job's process; its worker then reports it cancelled (billed to now).
+
+        If the worker cannot be reached, the attempt is abandoned and the job ends cancelled.
+        """
         if job.node is None:
             return
-        await self.dispatcher.kill(job.node, job.id)
+        attempt = job.attempt
+        self.book.request_cancel(job)
+        try:
+            await self.dispatcher.kill(job.node, job.id)
+        except (WorkerLost, WorkerError) as exc:
+            log.warning("job %s could not be stopped on its worker (%s); abandoning it", job.id, exc)
+            call = self._calls.pop(job.id, None)
+            if call is not None:
+                call.cancel()
+            await self.book.abandon(job, attempt)
+            return
         try:
             await asyncio.wait_for(job.ended.wait(), timeout=CANCEL_GRACE)
         except TimeoutError:

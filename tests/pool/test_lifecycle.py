@@ -146,3 +146,12 @@ async def test_recovery_puts_a_dead_pools_running_job_back_in_the_queue(parts):
     finally:
         restarted.writer.close()
         restarted.engine.dispose()
+
+
+async def test_a_cancelled_job_whose_worker_is_lost_ends_cancelled_not_back_in_the_queue(parts):
+    job, attempt = await started(parts)
+    parts.book.request_cancel(job)
+    await parts.book.requeue(job, attempt, "worker lost", time.time())
+    row = job_store.row(parts.engine, job.id, job.account)
+    assert (row["state"], row["reason"], row["cost"]) == ("cancelled", "cancelled", 0.0)
+    assert parts.scheduler.queued_count == 0 and balance(parts, "ada")["held"] == 0.0
