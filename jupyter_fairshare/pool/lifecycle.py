@@ -6,10 +6,11 @@ A job's life (see ``protocol.py``)::
                   ▲                                            │
                   └───────────── requeued (worker lost) ◄──────┘
 
-Every transition here is written to the store first, through the group-commit writer, as a
-conditional update that says whether it happened (``store/jobs.py``); only then does the book
-change the job in memory and publish the event. So a late report for an attempt that was
-already re-queued or cancelled changes nothing, and what listeners see was committed.
+Every transition is written to the store through the group-commit writer as a conditional
+update that says whether it happened (``store/jobs.py``). A start is recorded without being
+waited for (``record_start`` says why); every other change is applied in memory and published
+only once it committed. So a late report for an attempt that was already re-queued or
+cancelled changes nothing, and what listeners see is never something a crash takes back.
 The run loop (``running.py``) and the admission (``admission.py``) drive the book; the views
 only read it.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,7 +38,6 @@ from .store import jobs as job_store
 from .store.events import Event, record
 from .store.writer import Writer
 
-log = logging.getLogger(__name__)
 EXPECTED_RUN = 60.0  # seconds a deadline job is assumed to need when choosing its window
 INLINE_LIMIT = 64 * 1024  # output and result this small come back with a ?wait answer
 
