@@ -136,6 +136,10 @@ class Pool:
         self.account_changed(name)
         return token
 
+    async def accounts(self) -> list[dict[str, Any]]:
+        """Every account with its credits and usage, for the admin."""
+        return await self.writer(account_store.listing)
+
     async def top_up(self, name: str, amount: float) -> float:
         """Add credits to an account; its new credit total."""
         try:

@@ -19,7 +19,6 @@ from fastapi.responses import JSONResponse, Response
 from ..._version import __version__
 from .. import errors
 from ..pool import Pool
-from ..store import accounts
 from ..store.accounts import Principal
 from .metrics import Metrics
 from .plots import waits_svg
@@ -200,7 +199,7 @@ def create_app(pool: Pool, lifespan: Callable[[FastAPI], AbstractAsyncContextMan
     @app.get("/api/v1/admin/accounts", tags=["admin"], responses=_err(401, 403))
     async def list_accounts(_admin: Principal = Depends(admin)) -> dict[str, Any]:
         """All accounts with their credits and usage."""
-        return {"accounts": await pool.writer(accounts.listing)}
+        return {"accounts": await pool.accounts()}
 
     @app.post("/api/v1/admin/accounts/{name}/credits", tags=["admin"], responses=_err(401, 403, 404))
     async def top_up(name: str, body: TopUp, _admin: Principal = Depends(admin)) -> dict[str, Any]:
