@@ -13,8 +13,9 @@ the job produces them and then the report as its answer::
     worker -> pool   {"type": "output", "stream", "text"} | {"type": "progress", "done", "total"} ...
     worker -> pool   {"type": "report", **Report}   or   {"type": "error", "text"}
 
-When the pool abandons a call (it closes its end), the job is stopped at its next message:
-no one is left to read its output or its report, and the pool runs it again if it must.
+When the pool abandons a call (it closes its end), the job is stopped at its next message,
+since no one is left to read its output or its report (a job that prints nothing runs to its
+end: nothing here reads the connection while the job runs). The pool runs it again if it must.
 
 A handler of our own rather than Dask's generic ``run``: ``run`` unpickles the function
 and its arguments, inspects the function's signature twice and serialises the answer
