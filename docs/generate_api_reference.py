@@ -21,8 +21,8 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 def openapi() -> dict:
     """The spec of an app over a throwaway SQLite store; nothing listens, no cluster starts."""
-    from jupyter_fairshare.pool.http.app import create_app
     from jupyter_fairshare.pool.config import PoolConfig
+    from jupyter_fairshare.pool.http.app import create_app
     from jupyter_fairshare.pool.pool import Pool
 
     with tempfile.TemporaryDirectory() as tmp:

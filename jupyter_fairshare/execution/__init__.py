@@ -1,7 +1,14 @@
-"""The worker side: run a fairshare job in its own process on a Dask worker.
+"""Running a fairshare job on a Dask worker, in a process of its own.
 
-The pool's dispatcher calls a chosen worker's ``fairshare_run`` handler, which
-:class:`DirectRuns` installs and which runs :func:`run_job`; to cancel, it calls the
-``fairshare_kill`` handler, which runs :func:`kill_job`. User code runs only in job processes forked from a per-worker
-zygote (see ``job/zygote.py``), never in the worker or the pool.
+Two sides, one importing nothing of the other:
+
+- ``worker/`` runs inside the Dask worker: the plugin whose ``fairshare_run`` handler the
+  pool's dispatcher calls (it streams the job's output and then its report back on that
+  call's connection) and whose ``fairshare_kill`` handler stops a job, the runner that watches
+  a job process and enforces its limits, the kept and spare job processes, output batching.
+- ``job/`` runs in the zygote and the job processes forked from it: the fork server, the
+  child's loop, the task kinds and display capture. User code runs only here, never in the
+  worker or the pool.
+
+``frames.py`` (the pipes between the two), ``threads.py`` and ``versions.py`` are shared.
 """

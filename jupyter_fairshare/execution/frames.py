@@ -16,9 +16,9 @@ from typing import Any
 _HEAD = struct.Struct(">cIQ")
 
 READY = b"r"  # job process -> worker: forked and waiting; {"pid"}
-JOB = b"j"  # worker -> job process: {"job", "attempt", "limits"} + payload blob
+JOB = b"j"  # worker -> job process: {"job", "attempt", "limits", "keep"} + payload blob
 PROGRESS = b"p"  # job process -> worker: {"done", "total"}
-OUTCOME = b"o"  # job process -> worker: {"ok", "error", "cpu_seconds", "peak_memory"} + result blob
+OUTCOME = b"o"  # job process -> worker: {"ok", "error", "memory_error", "cpu_seconds", "peak_memory", "kept"} + blob
 
 
 def encode(kind: bytes, meta: dict[str, Any], body: bytes | memoryview = b"") -> list[bytes | memoryview]:

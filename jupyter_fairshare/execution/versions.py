@@ -8,7 +8,7 @@ version of a module the payload uses usually works, so it is only a warning.
 from __future__ import annotations
 
 import importlib
-from typing import Mapping
+from collections.abc import Mapping
 
 from jupyter_fairshare.wire import runtime_versions
 

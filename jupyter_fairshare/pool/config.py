@@ -22,6 +22,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -82,7 +83,7 @@ class PoolConfig:
         return self.db_url or default_url(self.data_dir)
 
 
-def load(path: Path | None = None, **overrides) -> PoolConfig:
+def load(path: Path | None = None, **overrides: Any) -> PoolConfig:
     """Defaults, then the file at ``path``, then ``overrides`` (command-line options)."""
     config = PoolConfig()
     if path is not None:
@@ -94,7 +95,7 @@ def load(path: Path | None = None, **overrides) -> PoolConfig:
     return replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def _apply(config: PoolConfig, raw: dict) -> PoolConfig:
+def _apply(config: PoolConfig, raw: dict[str, Any]) -> PoolConfig:
     known = {f.name for f in fields(PoolConfig)}
     unknown = set(raw) - known
     if unknown:

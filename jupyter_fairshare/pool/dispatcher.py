@@ -1,10 +1,14 @@
-"""The dispatcher: the only place jobs meet Dask.
+"""The dispatcher: the only place jobs meet Dask, and only as I/O.
 
-It hands a job to Dask only when the policy found room for it on a worker, pinned to that
-worker, so Dask never queues our jobs and the fair-share order alone decides who runs
-next. It watches the cluster for workers that join (new capacity) and leave (their jobs
-are re-queued and not billed), ticks the cost of running jobs, and turns each finished
-attempt into a settlement. It never looks inside a payload or a result.
+It knows the cluster's workers (which of them are usable, at which site), warms up the ones
+that join, runs one attempt of a job on the worker the policy chose and stops a running one.
+It holds no job state: the pool's job book decides what a report or a lost worker means.
+
+A run is one connection to the worker's ``fairshare_run`` handler (``execution/worker/plugin.py``):
+the call goes out with the payload, the job's output and progress come back on the same
+connection as they happen, and the report is the last message. Everything arrives in order,
+so the pool settles a job only after it has seen all of its output, with nothing to count or
+wait for. The Dask scheduler never sees our jobs.
 """
 
 from __future__ import annotations
@@ -16,24 +20,26 @@ import logging
 import secrets
 import socket
 import time
-from pathlib import Path
+from collections.abc import Callable, Collection
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from distributed import Client
 
-from ..execution.worker import DirectRuns, framed, warm_up
-from ..wire import COST, EVENT_TOPIC, OUTPUT, PROGRESS
-from .jobs import LiveJob
-from .policy import Node, SiteState, Start
+from ..execution.worker import HANDLER, REPORT, Connection, DirectRuns, framed, warm_up
+from ..protocol import EventType, Limits, Report
+from .policy import Node
 
 log = logging.getLogger(__name__)
-TICK = 1.0
-SUSPECT_SECONDS = 10.0
-EVENT_GRACE = 2.0  # seconds a finished job's last output may take to arrive via the scheduler
+SUSPECT_SECONDS = 10.0  # how long a worker whose connection just broke gets no jobs
 
 
 class WorkerError(Exception):
-    """Our own code failed on the worker (not the user's code, not the connection)."""
+    """Our own code failed on the worker (not the user's code, not the connection): don't retry."""
+
+
+class WorkerLost(Exception):
+    """The worker or the connection to it broke during the attempt: run the job again elsewhere."""
 
 
 def on_this_host(address: str) -> bool:
@@ -58,209 +64,189 @@ def site_of(worker_name: str, default: str) -> str:
 
 
 class Dispatcher:
-    def __init__(self, pool, client: Client) -> None:
-        self.pool = pool
-        self.client = client
-        self.wake = asyncio.Event()
-        self._tasks: set[asyncio.Task] = set()
-        self._loop_task: asyncio.Task | None = None
-        self._workers: dict[str, dict] = {}
-        self._futures: dict[str, object] = {}
-        self._suspects: dict[str, float] = {}  # workers a direct call just failed to reach
-        self._key = secrets.token_bytes(16)  # hides account names from workers, see account_key
+    """The cluster's workers as the pool sees them, and the calls that run and stop jobs on them.
+
+    Typical use by the pool::
+
+        dispatcher = Dispatcher(client, default_site="local", known_sites={"local"})
+        await dispatcher.start()
+        if await dispatcher.refresh():          # each tick
+            scheduler.set_nodes(dispatcher.nodes(), ...)
+        report = await dispatcher.run(node, job_id, attempt, payload, limits, on_output, on_progress)
+    """
+
+    def __init__(self, client: Client, default_site: str, known_sites: Collection[str]) -> None:
+        self._client = client
+        self._default_site = default_site
+        self._known_sites = frozenset(known_sites)
+        self._workers: dict[str, dict[str, Any]] = {}  # address -> the scheduler's identity of it
+        self._reported: frozenset[str] = frozenset()  # the node names the last refresh answered for
+        self._suspects: dict[str, float] = {}  # address -> monotonic time until which it gets no jobs
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._key = secrets.token_bytes(16)  # hides account ids from workers, see account_key
+
+    @property
+    def scheduler_address(self) -> str:
+        """The Dask scheduler's address, for the pool's public description."""
+        return str(self._scheduler().address)
 
     async def start(self) -> None:
-        self.client.subscribe_topic(EVENT_TOPIC, self._on_worker_event)
-        await self.client.register_plugin(DirectRuns())  # workers that join later get it too
-        await self._refresh_nodes(time.time())
-        self._loop_task = asyncio.create_task(self._loop())
+        """Install the job handlers on every worker (workers that join later get them too).
+
+        Safe to call again, e.g. after the scheduler restarted and forgot its plugins.
+        """
+        await self._client.register_plugin(DirectRuns())
+        self._workers, self._reported = {}, frozenset()
+        await self.refresh()
 
     async def stop(self) -> None:
-        if self._loop_task:
-            self._loop_task.cancel()
-        for task in [self._loop_task, *self._tasks]:
-            if task is None:
-                continue
+        """Abandon the warm-ups still under way."""
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*[t for t in [self._loop_task, *self._tasks] if t], return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def refresh(self) -> bool:
+        """Re-read the scheduler's workers; whether ``nodes()`` changed since the last refresh.
+
+        Workers that joined get their job processes started now, not on their first job. A
+        worker of a site the pool does not know is left out.
+        """
+        identity = await self._scheduler().identity(n_workers=-1)
+        workers = cast(dict[str, dict[str, Any]], dict(identity.get("workers", {})))
+        workers = {a: w for a, w in workers.items() if self._site(w) in self._known_sites}
+        joined = workers.keys() - self._workers.keys()
+        if joined:
+            self._spawn(self._warm_up(sorted(joined)))
+        self._workers = workers
+        now = frozenset(n.name for n in self.nodes())
+        changed, self._reported = now != self._reported, now
+        return changed
 
     def nodes(self) -> list[Node]:
-        return [self._node(addr, info) for addr, info in self._workers.items()]
-
-    async def _loop(self) -> None:
-        last_tick = 0.0
-        while True:
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=TICK / 4)
-            except TimeoutError:
-                pass
-            self.wake.clear()
-            now = time.time()
-            try:
-                if now - last_tick >= TICK:
-                    last_tick = now
-                    # A call to a worker that died fails at once and refreshes the nodes
-                    # itself; this catches joins and quiet losses.
-                    await self._refresh_nodes(now)
-                    await self._requeue_lost(now)
-                    self._tick_costs(now)
-                    self.pool.release_deferred(now)
-                self.dispatch(now)
-                self.pool.refresh_snapshot(now)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop must outlive any one bad cycle
-                log.exception("dispatch cycle failed")
-
-    def dispatch(self, now: float) -> None:
-        """Start what the policy says can start now.
-
-        Called by the loop each cycle and straight from an admission: a job that finds a
-        free worker starts in the request that brought it, not one loop wake-up later.
-        """
-        for start in self.pool.scheduler.decide(now):
-            self._spawn(self._run(start))
-
-    def _spawn(self, coro) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _refresh_nodes(self, now: float) -> None:
-        workers = dict((await self.client.scheduler.identity(n_workers=-1)).get("workers", {}))
+        """The workers jobs may be placed on now (those whose connection just broke are left out)."""
         clock = time.monotonic()
-        self._suspects = {a: until for a, until in self._suspects.items() if until > clock and a in workers}
-        workers = {a: w for a, w in workers.items() if a not in self._suspects}
-        known = {site.name for site in self.pool.sites.values()}
-        workers = {a: w for a, w in workers.items() if site_of(w.get("name", ""), self.pool.default_site) in known}
-        joined = workers.keys() - self._workers.keys()
-        if joined:  # start their warm job processes now, not on their first job
-            self._spawn(self.client.run(warm_up, workers=list(joined)))
-        if workers.keys() != self._workers.keys() or now - getattr(self, "_carbon_at", 0) > 60:
-            self._carbon_at = now
-            self._workers = workers
-            self.pool.scheduler.set_nodes(self.nodes(), self.site_states(now))
+        self._suspects = {a: until for a, until in self._suspects.items() if until > clock}
+        return [self._node(a, w) for a, w in self._workers.items() if a not in self._suspects]
 
-    def site_states(self, now: float) -> dict[str, SiteState]:
-        return {
-            name: SiteState(name, site.carbon.intensity(now), self.pool.prices[name].unit("cpu_second"))
-            for name, site in self.pool.sites.items()
-        }
-
-    def _node(self, addr: str, info: dict) -> Node:
-        return Node(addr, site_of(info.get("name", ""), self.pool.default_site), float(info.get("nthreads", 1)),
-                    int(info.get("memory_limit") or 0) or 2**62, int(info.get("resources", {}).get("GPU", 0)))
-
-    async def _requeue_lost(self, now: float) -> None:
-        for job in list(self.pool.live.values()):
-            if job.state == "running" and job.node and job.node not in self._workers:
-                future = self._futures.pop(job.id, None)
-                if future is not None:
-                    future.cancel()
-                await self.pool.requeue(job, job.attempt, "worker lost", now)
-
-    def _tick_costs(self, now: float) -> None:
-        for job in self.pool.live.values():
-            if job.state == "running" and job.started_at:
-                cost = min(job.rate * (now - job.started_at), job.max_cost)
-                self.pool.hub.transient(job.id, job.account, COST, {"cost": cost, "max_cost": job.max_cost})
-
-    async def _run(self, start: Start) -> None:
-        job = self.pool.live.get(start.job)
-        if job is None:
-            self.pool.scheduler.finished(start.job, 0.0, time.time())
-            return
-        attempt = job.attempt + 1
-        self.pool.mark_started(job, attempt, start.site, start.node)
-        job.events_seen, job.output, job.output_bytes = 0, [], 0
-        try:
-            payload, limits = await self._prepare(job, start)
-        except Exception as exc:  # noqa: BLE001 - the pool's own failure must end the job, not leave it running
-            log.exception("job %s attempt %d could not be started", job.id, attempt)
-            self.pool.store_start(job)  # the settlement below ends a stored start
-            await self._fail(job, attempt, f"The pool could not start the job ({type(exc).__name__}: {exc}); "
-                                           "report this to the pool's operator.")
-            return
-        call = asyncio.ensure_future(self._direct(start.node, job.id, attempt, payload, limits))
-        # Stored after the call's first step has sent the job (callbacks run in order).
-        asyncio.get_running_loop().call_soon(self.pool.store_start, job)
-        self._futures[job.id] = call
-        del payload
-        try:
-            report = await call
-        except asyncio.CancelledError:
-            if job.attempt == attempt and job.state == "running" and not call.cancelled():
-                raise
-            return
-        except WorkerError as exc:  # our worker-side code failed on this job: running it again won't help
-            log.error("job %s attempt %d failed on its worker: %s", job.id, attempt, exc)
-            await self._fail(job, attempt, f"The worker could not run the job ({exc}); report this to the pool's operator.")
-            return
-        except Exception as exc:  # the worker or the connection to it broke: run it again
-            log.warning("job %s attempt %d lost: %r", job.id, attempt, exc)
-            if isinstance(exc, OSError):  # the connection broke: keep jobs off that worker for now
-                self._suspects[start.node] = time.monotonic() + SUSPECT_SECONDS
-                await self._refresh_nodes(time.time())
-            await self.pool.requeue(job, attempt, f"worker error: {type(exc).__name__}", time.time())
-            return
-        finally:
-            if self._futures.get(job.id) is call:
-                del self._futures[job.id]
-        deadline = time.monotonic() + EVENT_GRACE
-        while job.events_seen < report.get("events", 0) and time.monotonic() < deadline:
-            await asyncio.sleep(0.002)
-        await self.pool.finish(job, attempt, report)
-
-    async def _prepare(self, job: LiveJob, start: Start) -> tuple[bytes, dict]:
-        """The payload to send and the limits to run it under."""
-        payload, job.payload = job.payload, None
-        if payload is None:
-            payload = await asyncio.to_thread(self.pool.payload, job.id)
-        limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": self.pool.wall_limit(job),
-                  "account_key": self.account_key(job.account)}
-        if isinstance(payload, Path):
-            if on_this_host(start.node):  # the job process maps the spool file itself
-                limits["payload_path"], payload = str(payload), b""
-            else:
-                payload = await asyncio.to_thread(payload.read_bytes)
-        return payload, limits
-
-    async def _fail(self, job: LiveJob, attempt: int, error: str) -> None:
-        """End an attempt that failed through no fault of the job's, unbilled: running it again won't help."""
-        await self.pool.finish(job, attempt, {
-            "state": "failed", "reason": "worker error", "result": None, "cpu_seconds": 0.0,
-            "wall_seconds": 0.0, "peak_memory": 0, "error": error}, billed=False)
+    def has(self, node: str) -> bool:
+        """Whether ``node`` is still one of the usable workers."""
+        return node in self._workers and self._suspects.get(node, 0.0) <= time.monotonic()
 
     def account_key(self, account: int) -> str:
         """What a worker needs to tell accounts apart (a job process is only ever reused for
         the same account's jobs) without learning who they are."""
         return hashlib.blake2b(str(account).encode(), key=self._key, digest_size=12).hexdigest()
 
-    async def kill(self, job: LiveJob) -> None:
-        """Stop a running job's process; its ``run_job`` then reports it cancelled."""
-        if job.node:
-            _answer(await self.client.rpc(job.node).fairshare_kill(job_id=job.id))
+    async def run(
+        self,
+        node: str,
+        job_id: str,
+        attempt: int,
+        payload: bytes,
+        limits: Limits,
+        on_output: Callable[[dict[str, str]], None],
+        on_progress: Callable[[int, int], None],
+    ) -> Report:
+        """Run one attempt on ``node``; its report once it ended, after all its output was passed on.
 
-    async def _direct(self, worker: str, job_id: str, attempt: int, payload: bytes, limits: dict) -> dict:
-        """Run an attempt on ``worker`` through its ``fairshare_run`` handler (``execution.direct``)."""
-        return _answer(await self.client.rpc(worker).fairshare_run(
-            job_id=job_id, attempt=attempt, payload=framed(payload), limits=limits))
+        ``on_output`` gets ``{"stream", "text"}`` chunks and ``on_progress`` ``(done, total)``,
+        in the order the job produced them. Raises :class:`WorkerLost` if the connection
+        broke (the worker is then left out of ``nodes()`` for a while) and :class:`WorkerError`
+        if our own code failed on the worker. Cancelling the caller abandons the call.
+        """
+        pool = self._client.rpc
+        try:
+            raw = await pool.connect(node)
+        except OSError as exc:
+            raise self._lost(node, exc) from exc
+        comm = cast(Connection, raw)
+        done = False
+        try:
+            await comm.write(
+                {"op": HANDLER, "reply": True, "job_id": job_id, "attempt": attempt,
+                 "payload": framed(payload), "limits": limits},
+                on_error="raise",
+            )
+            message = await _read(comm)
+            while message.get("type") in _LIVE:
+                if message["type"] == EventType.OUTPUT:
+                    on_output({"stream": message["stream"], "text": message["text"]})
+                else:
+                    on_progress(int(message["done"]), int(message["total"]))
+                message = await _read(comm)
+            done = True
+        except OSError as exc:  # distributed's CommClosedError is one
+            raise self._lost(node, exc) from exc
+        finally:
+            if done:
+                pool.reuse(node, raw)
+            else:  # cancelled or broken mid-call: what is left on it belongs to no one
+                comm.abort()
+        if message.get("type") != REPORT:
+            raise WorkerError(str(message.get("text") or message.get("exception") or "unknown error"))
+        return _report(message)
 
-    def _on_worker_event(self, event) -> None:
-        _ts, msg = event
-        job = self.pool.live.get(msg.get("job"))
-        if job is None or msg.get("attempt") != job.attempt:
-            return
-        job.events_seen += 1
-        kind = msg.get("type")
-        if kind == OUTPUT:
-            self.pool.output(job, {"stream": msg.get("stream"), "text": msg.get("text", "")})
-        elif kind == PROGRESS:
-            job.progress = {"done": msg.get("done", 0), "total": msg.get("total", 0)}
-            self.pool.hub.transient(job.id, job.account, PROGRESS, job.progress)
+    async def kill(self, node: str, job_id: str) -> None:
+        """Stop a job's process on ``node``; the job's ``run`` then returns a cancelled report.
+
+        Raises :class:`WorkerLost` if ``node`` cannot be reached (the job's ``run`` then
+        raises it too) and :class:`WorkerError` if our own code failed there.
+        """
+        try:
+            answer = await self._client.rpc(node).fairshare_kill(job_id=job_id)
+        except OSError as exc:
+            raise self._lost(node, exc) from exc
+        if answer.get("status") != "OK":
+            raise WorkerError(str(answer.get("text") or "unknown error"))
+
+    def _lost(self, node: str, exc: BaseException) -> WorkerLost:
+        log.warning("the connection to worker %s broke: %r", node, exc)
+        self._suspects[node] = time.monotonic() + SUSPECT_SECONDS
+        return WorkerLost(f"The connection to worker {node} broke ({type(exc).__name__}: {exc}).")
+
+    def _scheduler(self) -> Any:
+        """The client's handle on the scheduler, there once the client is connected."""
+        if self._client.scheduler is None:
+            raise RuntimeError("The pool's Dask client is not connected; start it before the dispatcher.")
+        return self._client.scheduler
+
+    def _site(self, info: dict[str, Any]) -> str:
+        return site_of(str(info.get("name", "")), self._default_site)
+
+    def _node(self, address: str, info: dict[str, Any]) -> Node:
+        return Node(address, self._site(info), float(info.get("nthreads", 1)),
+                    int(info.get("memory_limit") or 0) or 2**62, int(info.get("resources", {}).get("GPU", 0)))
+
+    async def _warm_up(self, workers: list[str]) -> None:
+        try:
+            await self._client.run(warm_up, workers=workers)
+        except Exception:  # noqa: BLE001 - a worker that cannot warm up starts its processes on its first job
+            log.warning("warming up workers %s failed", workers, exc_info=True)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
-def _answer(response: dict) -> dict:
-    if response.get("status") != "OK":
-        raise WorkerError(response.get("text") or "unknown error")
-    return response
+_LIVE = frozenset({EventType.OUTPUT.value, EventType.PROGRESS.value})
+
+
+class _NoHandler(OSError):
+    """The worker answered without our handler: it joined and has not installed the plugin yet."""
+
+
+async def _read(comm: Connection) -> dict[str, Any]:
+    message = await comm.read()
+    if not isinstance(message, dict):  # distributed answers None for an op it has no handler for
+        raise _NoHandler(f"the worker has no {HANDLER} handler yet")
+    return message
+
+
+def _report(message: dict[str, Any]) -> Report:
+    """The report part of the handler's last message (``execution.worker.plugin`` builds it)."""
+    return Report(
+        state=message["state"], reason=message["reason"], error=message["error"], result=message["result"],
+        cpu_seconds=float(message["cpu_seconds"]), wall_seconds=float(message["wall_seconds"]),
+        peak_memory=int(message["peak_memory"]),
+    )

@@ -12,17 +12,19 @@ import json
 import logging
 import os
 import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import dask
 import uvicorn
 from distributed import Client, Nanny, Scheduler, SpecCluster
 
-from . import accounts
-from .http.app import create_app
 from .config import PoolConfig
+from .http.app import create_app
 from .pool import Pool
+from .store import accounts
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,9 @@ async def start_cluster(config: PoolConfig) -> SpecCluster:
     }
     scheduler = {"cls": Scheduler, "options": {"dashboard": False, "host": "127.0.0.1",
                                                 "idle_timeout": None}}
-    return await SpecCluster(workers=workers, scheduler=scheduler, asynchronous=True, silence_logs=logging.WARNING)
+    cluster: SpecCluster = await SpecCluster(  # type: ignore[no-untyped-call]  # distributed is untyped
+        workers=workers, scheduler=scheduler, asynchronous=True, silence_logs=logging.WARNING)
+    return cluster
 
 
 def bootstrap_accounts(pool: Pool, demo: bool) -> str | None:
@@ -73,18 +77,19 @@ def serve(config: PoolConfig, host: str = "127.0.0.1", port: int = 8750, demo: b
     token = bootstrap_accounts(pool, demo)
 
     @asynccontextmanager
-    async def lifespan(_app):
+    async def lifespan(_app: object) -> AsyncIterator[None]:
         cluster = await start_cluster(config) if not config.dask_address else None
-        client = await Client(cluster or config.dask_address, asynchronous=True)
+        client: Client = await Client(  # type: ignore[no-untyped-call]  # distributed is untyped
+            cluster or config.dask_address, asynchronous=True)
         await pool.start(client)
         _announce(url, token, state_file, config)
         try:
             yield
         finally:
             await pool.stop()
-            await client.close()
+            await _closed(client)
             if cluster is not None:
-                await cluster.close()
+                await _closed(cluster)
 
     app = create_app(pool, lifespan=lifespan)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
@@ -93,7 +98,14 @@ def serve(config: PoolConfig, host: str = "127.0.0.1", port: int = 8750, demo: b
         runner.run(server.serve(sockets=[sock]))
 
 
-def event_loop():
+async def _closed(thing: Any) -> None:
+    """Close an asynchronous Dask client or cluster (distributed types ``close`` loosely)."""
+    closing = thing.close()
+    if closing is not None:
+        await closing
+
+
+def event_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop where it is installed (uvicorn's standard extra brings it, except on Windows):
     the pool's loop carries HTTP, the store's commits and Dask's messages, and uvloop runs
     each of its turns in a fraction of the time. Dask's workers are told to use it too."""
@@ -121,9 +133,10 @@ def _announce(url: str, token: str | None, state_file: Path | None, config: Pool
         print(token, flush=True)
 
 
-def _read_state(path: Path) -> dict:
+def _read_state(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        state: dict[str, Any] = json.loads(path.read_text())
+        return state
     except (OSError, ValueError):
         return {}
 

@@ -14,13 +14,14 @@ import csv
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class CarbonSource(Protocol):
     """Gives a site's carbon intensity at a moment."""
 
-    spec: str
+    @property
+    def spec(self) -> str: ...
 
     def intensity(self, now: float) -> float: ...
 
@@ -98,7 +99,7 @@ class Site:
     watts_per_cpu: float = 10.0
     watts_per_gb: float = 0.4
     watts_per_gpu: float = 250.0
-    prices: dict = field(default_factory=dict)
+    prices: dict[str, Any] = field(default_factory=dict)
 
     def energy_kwh(self, cpus: float, memory: int, gpus: int, seconds: float) -> float:
         watts = cpus * self.watts_per_cpu + memory / 1e9 * self.watts_per_gb + gpus * self.watts_per_gpu

@@ -26,9 +26,9 @@ from jupyter_fairshare import wire
 from jupyter_fairshare.wire import CallTask, CellTask, Outcome
 
 from .. import frames
-from ..worker.processes import THREAD_VARIABLES
-from .tasks import failure, run_task
+from ..threads import THREAD_VARIABLES
 from ..versions import module_warnings
+from .tasks import failure, run_task
 
 
 def serve(ctl_fd: int, msg_fd: int) -> NoReturn:
@@ -74,7 +74,10 @@ def _run_one(meta: dict, payload: bytearray | memoryview, msg_fd: int, home: _Ho
         outcome = failure(exc, skip_own_frames=False)
     else:
         del payload
-        outcome = run_task(task, threads, lambda done, total: frames.write(msg_fd, frames.PROGRESS, {"done": done, "total": total}))
+        def progress(done: int, total: int) -> None:
+            frames.write(msg_fd, frames.PROGRESS, {"done": done, "total": total})
+
+        outcome = run_task(task, threads, progress)
         del task
     blob = dump_outcome(outcome)
 
@@ -220,9 +223,12 @@ def dump_outcome(outcome: Outcome) -> bytes:
     for name, value in list(outcome.outputs.items()):
         if not _pickles(value):
             del outcome.outputs[name]
-            print(f"fairshare warning: variable {name!r} ({type(value).__name__}) cannot be sent back and was left out.", file=sys.stderr)
+            kind = type(value).__name__
+            print(f"fairshare warning: variable {name!r} ({kind}) cannot be sent back and was left out.",
+                  file=sys.stderr)
     if not _pickles(outcome.value):
-        print(f"fairshare warning: the result ({type(outcome.value).__name__}) cannot be sent back and was left out.", file=sys.stderr)
+        print(f"fairshare warning: the result ({type(outcome.value).__name__}) cannot be sent back and was left out.",
+              file=sys.stderr)
         outcome.value = None
     try:
         return wire.dumps(outcome)

@@ -12,7 +12,8 @@ import inspect
 import linecache
 import os
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import cloudpickle
 from IPython.core.ultratb import FormattedTB
@@ -35,7 +36,8 @@ def run_task(task: Any, threads: int = 1, progress: ProgressFn | None = None) ->
             return run_cell(task)
         if isinstance(task, GraphTask):
             return Outcome(ok=True, value=run_graph(task, threads, progress))
-        raise TypeError(f"A fairshare job carries a {type(task).__name__}, which is not a task kind this worker runs; update the worker's jupyter-fairshare.")
+        raise TypeError(f"A fairshare job carries a {type(task).__name__}, which is not a task kind this worker runs; "
+                        "update the worker's jupyter-fairshare.")
     except BaseException as exc:  # noqa: BLE001 - everything user code raises goes back to the user
         return failure(exc)
 

@@ -76,7 +76,7 @@ def main(sock_fd: int) -> None:
 def _preload_numpy() -> None:
     """Import NumPy where it is installed: most payloads from notebooks carry arrays, and
     importing it cost each of their jobs 50-90 ms. The zygote is started with one-thread
-    settings for native thread pools (``jobprocess.THREAD_VARIABLES``), so its BLAS starts
+    settings for native thread pools (``execution.threads``), so its BLAS starts
     one thread and the zygote stays single-threaded (a forked thread pool is unsafe, and
     fork would run BLAS's shutdown and restart each time); a job given more cpus raises it."""
     try:

@@ -1,19 +1,20 @@
-"""Live job events (output and progress) from the worker thread to whoever listens.
+"""A job's live messages (output and progress), batched on their way from the job thread.
 
-On a Dask worker they go out with ``Worker.log_event`` on ``wire.EVENT_TOPIC``, which the
-pool subscribes to. Output is batched: a chunk goes out at once if nothing went out in the
+On a Dask worker they go out on the connection of the job's ``fairshare_run`` call
+(``plugin.py``), ahead of its report. Output is batched: a chunk goes out at once if nothing went out in the
 last 50 ms, otherwise with the next batch, so a chatty job costs at most 20 events a second
 per stream while a quiet one still shows its output within a few milliseconds (the short
-grace lets the pieces of one ``print`` — text, then newline — travel as one event).
+grace lets the pieces of one ``print`` — text, then newline — travel as one message).
 """
 
 from __future__ import annotations
 
 import codecs
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from jupyter_fairshare.wire import EVENT_TOPIC, OUTPUT, PROGRESS
+from jupyter_fairshare.protocol import EventType
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -21,22 +22,10 @@ INTERVAL = 0.05
 GRACE = 0.005
 
 
-def worker_emitter() -> Emit:
-    """Publish on the current Dask worker's event log; outside a worker, events are dropped."""
-    from distributed import get_worker
-
-    try:
-        worker = get_worker()
-    except ValueError:
-        return lambda msg: None
-    return lambda msg: worker.log_event(EVENT_TOPIC, msg)
-
-
 class EventBatcher:
     """Collects one job attempt's output and progress and emits them in batches."""
 
-    def __init__(self, job_id: str, attempt: int, emit: Emit, interval: float = INTERVAL) -> None:
-        self._base = {"job": job_id, "attempt": attempt}
+    def __init__(self, emit: Emit, interval: float = INTERVAL) -> None:
         self._emit = emit
         self._interval = interval
         self._decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in ("stdout", "stderr")}
@@ -79,11 +68,11 @@ class EventBatcher:
     def flush(self) -> None:
         """Emit everything pending now, output before progress."""
         for stream, text in self._chunks:
-            self._emit({**self._base, "type": OUTPUT, "stream": stream, "text": text})
+            self._emit({"type": EventType.OUTPUT.value, "stream": stream, "text": text})
         self._chunks = []
         if self._progress is not None:
             done, total = self._progress
-            self._emit({**self._base, "type": PROGRESS, "done": done, "total": total})
+            self._emit({"type": EventType.PROGRESS.value, "done": done, "total": total})
             self._progress = None
         self._last = time.monotonic()
         self._pending_since = None

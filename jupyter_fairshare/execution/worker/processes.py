@@ -18,12 +18,10 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 from .. import frames
-
-# Native thread pools read these at start: the zygote and its job processes run with one
-# thread each, and a job given more cpus raises them (``child``).
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+from ..threads import THREAD_VARIABLES
 
 
 class JobProcess:
@@ -44,7 +42,7 @@ class JobProcess:
         self.pid = int(meta["pid"])
         return self.pid
 
-    def send_job(self, meta: dict, payload: bytes) -> bool:
+    def send_job(self, meta: dict[str, Any], payload: bytes) -> bool:
         """Hand the process a job; False if it died before taking it."""
         try:
             frames.write(self.ctl_fd, frames.JOB, meta, payload)

@@ -2,8 +2,13 @@
 
 ``run_job`` occupies one worker thread for the job's life but never runs user code in it:
 it hands the payload to a job process, streams the process's output as events, enforces the
-time and memory limits, and returns a plain-dict report. The result blob inside the report
-is passed through as bytes; neither this thread nor the pool unpickles it.
+time and memory limits, and returns a :class:`~jupyter_fairshare.protocol.Report`. The
+result blob inside the report is passed through as bytes; neither this thread nor the pool
+unpickles it.
+
+A stop by a limit is a failed job whose ``reason`` says which limit: ``"memory"``, or for the
+wall-clock bound whatever the pool put in ``limits["wall_reason"]`` (``"time"`` for its time
+limit, ``"max cost"`` when the job's cap runs out first), so the pool need not work it out.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from typing import Any
 import psutil
 
 from jupyter_fairshare import wire
+from jupyter_fairshare.protocol import JobState, Limits, Report, StopReason
 from jupyter_fairshare.wire import Outcome
 
 from .. import frames
-from . import processes as jobprocess
-from .output import Emit, EventBatcher, worker_emitter
 from ..versions import runtime_mismatch
+from . import processes
+from .output import Emit, EventBatcher
 
 _POLL = 0.02  # seconds between memory and time checks
 _TREE_EVERY = 10  # polls between looks at the job's child processes (a /proc scan)
@@ -40,7 +46,7 @@ class _Run:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.stopped: str | None = None  # "cancelled", "time" or "memory" once we killed it
+        self.stopped: StopReason | None = None  # why we killed it, once we did
         self.stopped_at = 0.0
         self.cpu_seconds = 0.0
         self._lock = threading.Lock()
@@ -78,9 +84,9 @@ class _Run:
                     total += kid.memory_info().rss
         except psutil.Error:
             return 0
-        return total
+        return int(total)
 
-    def kill(self, why: str) -> bool:
+    def kill(self, why: StopReason) -> bool:
         """Kill the job's process group; the first reason given is the one reported."""
         with self._lock:
             if self.stopped is not None:
@@ -95,27 +101,28 @@ class _Run:
         return True
 
 
-def kill_job(job_id: str) -> bool:
+def kill_job(job_id: str, *, remember: bool = True) -> bool:
     """Stop the job's process and its children if it runs on this worker; whether it did.
 
     Meant for the ``fairshare_kill`` handler: it only signals, so it returns at once, and
     the ``run_job`` waiting on the job then reports ``cancelled``. A job that has not
-    started yet here is remembered for a minute, so that it is cancelled as soon as it starts.
+    started yet here is remembered for a minute (unless ``remember`` is false), so that it
+    is cancelled as soon as it starts.
     """
     with _lock:
         run = _running.get(job_id)
         if run is None:
-            _early_kills[job_id] = time.monotonic()
+            if remember:
+                _early_kills[job_id] = time.monotonic()
             return False
-    return run.kill("cancelled")
+    return run.kill(StopReason.CANCELLED)
 
 
-def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Emit | None = None) -> dict:
-    """Run one job attempt in its own process under ``limits``; a report dict when it ends.
+def run_job(job_id: str, attempt: int, payload: bytes, limits: Limits, *, emit: Emit) -> Report:
+    """Run one job attempt in its own process under ``limits``; its report when it ends.
 
-    ``limits`` is ``{"cpus": float, "memory": int bytes, "wall_seconds": float | None}``.
-    ``emit`` receives the output and progress events; by default they go to the Dask
-    worker's event log under ``wire.EVENT_TOPIC``.
+    ``emit`` receives the output and progress messages (``{"type": "output", "stream",
+    "text"}``, ``{"type": "progress", "done", "total"}``) from this thread, in order.
     """
     begun = time.monotonic()
     path = limits.get("payload_path")
@@ -127,14 +134,14 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Em
     versions = wire.header(payload).get("versions", {})
     mismatch = runtime_mismatch(versions)
     if mismatch is not None:
-        blob = wire.dumps(Outcome(ok=False, error_type="VersionMismatch", error_message=mismatch))
-        return _report("failed", None, mismatch, blob, 0.0, time.monotonic() - begun, 0)
+        refusal = wire.dumps(Outcome(ok=False, error_type="VersionMismatch", error_message=mismatch))
+        return report(JobState.FAILED, None, mismatch, refusal, 0.0, time.monotonic() - begun, 0)
 
-    batcher = EventBatcher(job_id, attempt, emit if emit is not None else worker_emitter())
+    batcher = EventBatcher(emit)
     # A job process may stay for the same account's next job, unless the job maps a
     # spool file (it would keep the mapping) or the pool did not say whose job it is.
     account_key = None if path else limits.get("account_key")
-    proc = jobprocess.take(account_key)
+    proc = processes.take(account_key)
     run = _Run(proc.pid)
     with _lock:
         _running[job_id] = run
@@ -142,7 +149,7 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Em
         for key in [k for k, t in _early_kills.items() if now - t > _EARLY_KILL_TTL]:
             del _early_kills[key]
         if _early_kills.pop(job_id, None) is not None:
-            run.kill("cancelled")
+            run.kill(StopReason.CANCELLED)
     meta = None
     try:
         started = time.monotonic()
@@ -155,7 +162,7 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Em
         with _lock:
             _running.pop(job_id, None)
         if account_key is not None and run.stopped is None and meta is not None and meta["kept"]:
-            jobprocess.keep(account_key, proc)
+            processes.keep(account_key, proc)
         else:
             if run.stopped is None:
                 # The job's process has exited; this reaps anything it left running.
@@ -168,39 +175,50 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: dict, *, emit: Em
     peak = max(peak, int(meta["peak_memory"]))
     cpu = float(meta["cpu_seconds"])
     if meta["memory_error"] and limits.get("memory"):
-        return _report("limit", "memory", _memory_error(limits), blob, cpu, wall, peak)
+        return report(JobState.FAILED, StopReason.MEMORY, stop_error(StopReason.MEMORY, limits), blob, cpu, wall, peak)
     if meta["ok"]:
-        return _report("done", None, None, blob, cpu, wall, peak)
-    return _report("failed", None, meta["error"], blob, cpu, wall, peak)
+        return report(JobState.DONE, None, None, blob, cpu, wall, peak)
+    return report(JobState.FAILED, None, meta["error"], blob, cpu, wall, peak)
 
 
-def _unfinished(run: _Run, limits: dict, wall: float, peak: int) -> dict[str, Any]:
+def _unfinished(run: _Run, limits: Limits, wall: float, peak: int) -> Report:
     """The report of a job whose process ended without sending its outcome."""
     cpu = run.cpu_seconds
-    if run.stopped == "cancelled":
-        return _report("cancelled", None, "The job was cancelled.", None, cpu, wall, peak)
-    if run.stopped == "time":
-        error = f"The job ran past its time limit of {limits['wall_seconds']:g} s and was stopped; ask for more time or make it shorter."
-        return _report("limit", "time", error, None, cpu, wall, peak)
-    if run.stopped == "memory":
-        return _report("limit", "memory", _memory_error(limits), None, cpu, wall, peak)
-    error = "The job's process ended without a result (it crashed or was killed outside fairshare); see its stderr output and run it again."
-    return _report("failed", None, error, None, cpu, wall, peak)
+    if run.stopped == StopReason.CANCELLED:
+        return report(JobState.CANCELLED, StopReason.CANCELLED, "The job was cancelled.", None, cpu, wall, peak)
+    if run.stopped is not None:
+        return report(JobState.FAILED, run.stopped, stop_error(run.stopped, limits), None, cpu, wall, peak)
+    error = ("The job's process ended without a result (it crashed or was killed outside fairshare); "
+             "see its stderr output and run it again.")
+    return report(JobState.FAILED, None, error, None, cpu, wall, peak)
 
 
-def _memory_error(limits: dict) -> str:
-    return f"The job used more than its memory limit of {_size(limits['memory'])} and was stopped; ask for more memory (--memory) or use less."
+def stop_error(reason: StopReason, limits: Limits) -> str:
+    """The sentence for a job stopped by a limit; the max cost's names no amount (the pool knows it)."""
+    if reason == StopReason.MEMORY:
+        return (f"The job used more than its memory limit of {_size(limits.get('memory', 0))} and was stopped; "
+                "ask for more memory (--memory) or use less.")
+    if reason == StopReason.MAX_COST:
+        return ("Max cost reached: the job was stopped at its cap and billed up to it; "
+                "raise --max-cost to let it run longer.")
+    return (f"The job ran past its time limit of {limits.get('wall_seconds', 0):g} s and was stopped; "
+            "ask for more time or make it shorter.")
+
+
+def _wall_reason(limits: Limits) -> StopReason:
+    """Which limit the wall-clock bound is: the pool's time limit unless the pool said the cap."""
+    return StopReason.MAX_COST if limits.get("wall_reason") == StopReason.MAX_COST else StopReason.TIME
 
 
 def _watch(
-    proc: jobprocess.JobProcess, run: _Run, batcher: EventBatcher, limits: dict, started: float
-) -> tuple[dict | None, bytes | None, int]:
+    proc: processes.JobProcess, run: _Run, batcher: EventBatcher, limits: Limits, started: float
+) -> tuple[dict[str, Any] | None, bytes | None, int]:
     """Relay the job's output and progress until it reports or dies, enforcing its limits."""
     wall_limit = limits.get("wall_seconds")
     memory = limits.get("memory")
     streams = {proc.stdout_fd: "stdout", proc.stderr_fd: "stderr"}
     parser = frames.Parser()
-    meta: dict | None = None
+    meta: dict[str, Any] | None = None
     blob: bytes | None = None
     peak = 0
     polls = 0
@@ -236,9 +254,9 @@ def _watch(
             rss = run.rss(tree=polls % _TREE_EVERY == 0)
             peak = max(peak, rss)
             if wall_limit is not None and now - started > wall_limit:
-                run.kill("time")
+                run.kill(_wall_reason(limits))
             elif memory and rss > memory:
-                run.kill("memory")
+                run.kill(StopReason.MEMORY)
         # A process that stays for another job keeps its output pipes open: what it printed
         # is already in them. One that exits closes them, but its children may still write.
         _drain(sel, streams, batcher, 0.0 if meta is not None and meta["kept"] else 0.5)
@@ -277,15 +295,22 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _report(
-    state: str, reason: str | None, error: str | None, result: bytes | None, cpu: float, wall: float, peak: int
-) -> dict[str, Any]:
-    return {
-        "state": state,
-        "reason": reason,
-        "error": error,
-        "result": result,
-        "cpu_seconds": cpu,
-        "wall_seconds": wall,
-        "peak_memory": peak,
-    }
+def report(
+    state: JobState,
+    reason: StopReason | None,
+    error: str | None,
+    result: bytes | None,
+    cpu: float,
+    wall: float,
+    peak: int,
+) -> Report:
+    """The one place a worker's report is built: plain strings, so it crosses msgpack as is."""
+    return Report(
+        state=state.value,
+        reason=None if reason is None else reason.value,
+        error=error,
+        result=result,
+        cpu_seconds=cpu,
+        wall_seconds=wall,
+        peak_memory=peak,
+    )

@@ -15,16 +15,18 @@ from prometheus_client import (
     generate_latest,
 )
 
+from ..policy import Scheduler
+
 
 class Metrics:
-    def __init__(self, pool) -> None:
+    def __init__(self, scheduler: Scheduler) -> None:
         self.registry = CollectorRegistry()
         self.submissions = Counter("fairshare_submissions", "Job submissions by outcome", ["outcome"],
                                    registry=self.registry)
         queued = Gauge("fairshare_jobs_queued", "Jobs waiting in the queue", registry=self.registry)
         running = Gauge("fairshare_jobs_running", "Jobs running on workers", registry=self.registry)
-        queued.set_function(lambda: pool.scheduler.queued_count)
-        running.set_function(lambda: pool.scheduler.running_count)
+        queued.set_function(lambda: scheduler.queued_count)
+        running.set_function(lambda: scheduler.running_count)
 
     def accepted(self) -> None:
         self.submissions.labels("accepted").inc()

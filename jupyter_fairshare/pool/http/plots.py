@@ -7,12 +7,13 @@ of a few bars is a few rectangles.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 WIDTH, ROW, LEFT = 640, 26, 170
 COLOURS = {"p50": "#3b7dd8", "p90": "#f0a030", "p99": "#d04040"}
 
 
-def waits_svg(stats: dict, window: str = "24h") -> str:
+def waits_svg(stats: dict[str, Any], window: str = "24h") -> str:
     """Bars of p50/p90/p99 wait for each tier and site in ``window``, with their numbers."""
     rows = stats["windows"][window]["waits"]
     top = max((row[q] or 0.0 for row in rows for q in COLOURS), default=0.0) or 1.0

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -39,7 +40,7 @@ class JobSpec(BaseModel):
 
 
 class Bill(BaseModel):
-    lines: list[dict]
+    lines: list[dict[str, Any]]
     total: float
     capped: bool
     site: str
@@ -74,11 +75,11 @@ class Job(BaseModel):
     expected_start: float | None = None
     cost: float = 0.0
     bill: Bill | None = None
-    progress: dict | None = None
+    progress: dict[str, int] | None = None
     notebook: str | None = None
     cell: str | None = None
-    greener_window: dict | None = None
-    inline: dict | None = Field(None, description="with ?wait, for a job that ended: its output events "
+    greener_window: dict[str, float] | None = None
+    inline: dict[str, Any] | None = Field(None, description="with ?wait, for a job that ended: its output events "
                                                    "and its result blob (base64), when both are small")
 
 
@@ -126,3 +127,26 @@ class Reservation(BaseModel):
     @classmethod
     def _memory(cls, value: int | str) -> int:
         return parse_size(value)
+
+
+class ErrorBody(BaseModel):
+    """What every refusal answers: one sentence, a machine-readable code, and details by code
+    (``limit`` and ``size`` for payload_too_large, ``estimate`` and ``balance`` for credits_too_low)."""
+
+    model_config = ConfigDict(extra="allow")
+    detail: str = Field(description="what happened and what to do, in one sentence")
+    code: str = Field(description="unauthorized, forbidden, not_found, conflict, no_result, invalid, "
+                                  "no_site_fits, credits_too_low or payload_too_large")
+
+
+def sentence(errors: Sequence[Any]) -> str:
+    """Pydantic's error list as one sentence naming the field and the fix."""
+    if not errors:
+        return "The request is malformed; check it against /openapi.json."
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "header", "query"))
+    message = first.get("msg", "is invalid")
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    if where:
+        return f"The job's {where} is invalid: {message}{more}; fix it and submit again."
+    return f"The job metadata is invalid: {message}{more}; send JSON as described in /openapi.json."

@@ -11,10 +11,13 @@ transaction, with the column types' own bind processors (JSON) applied to its va
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql import Executable
+
+_Form = tuple[str, "tuple[str, ...] | None", dict[str, Callable[[Any], Any]], dict[str, Any]]
 
 
 class Prepared:
@@ -26,9 +29,9 @@ class Prepared:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._forms: dict[tuple, tuple[str, tuple | None, dict, dict]] = {}
+        self._forms: dict[tuple[str, ...], _Form] = {}
 
-    def run(self, connection: Connection, params: dict[str, Any]):
+    def run(self, connection: Connection, params: dict[str, Any]) -> Any:
         """Execute once; the cursor, for ``rowcount`` or the rows of a RETURNING/SELECT."""
         sql, order, processors, defaults = self._form(connection, params)
         cursor = connection.connection.cursor()
@@ -39,15 +42,17 @@ class Prepared:
         """Execute for each row of parameters, in one driver call."""
         sql, order, processors, defaults = self._form(connection, rows[0])
         cursor = connection.connection.cursor()
-        cursor.executemany(sql, [_values(row, order, processors, defaults) for row in rows])
+        values: Any = [_values(row, order, processors, defaults) for row in rows]  # all one style, as ``sql``
+        cursor.executemany(sql, values)
         cursor.close()
 
-    def _form(self, connection: Connection, params: dict[str, Any]) -> tuple[str, tuple | None, dict, dict]:
+    def _form(self, connection: Connection, params: dict[str, Any]) -> _Form:
         dialect = connection.dialect
         key = (dialect.name, *params)
         form = self._forms.get(key)
         if form is None:
-            compiled = self.statement.compile(dialect=dialect, column_keys=list(params))
+            statement: Any = self.statement  # every Core statement is also a ClauseElement, with compile()
+            compiled = statement.compile(dialect=dialect, column_keys=list(params))
             processors = {name: processor for name, bind in compiled.binds.items()
                           if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
             order = tuple(compiled.positiontup) if compiled.positional else None
@@ -55,7 +60,8 @@ class Prepared:
         return form
 
 
-def _values(params: dict[str, Any], order: tuple | None, processors: dict, defaults: dict):
+def _values(params: dict[str, Any], order: tuple[str, ...] | None, processors: dict[str, Callable[[Any], Any]],
+            defaults: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
     """The statement's parameters in the driver's form: a sequence for positional styles
     (SQLite's ``?``), a mapping for named ones (psycopg's ``%(name)s``)."""
     merged = {**defaults, **params} if defaults else params

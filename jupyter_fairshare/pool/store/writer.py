@@ -20,19 +20,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+_Pending = tuple[Callable[..., Any], Any, "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 CHECKPOINT_EVERY = 1.0  # seconds between WAL checkpoints when batches run on the loop
 
 
 class Writer:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._pending: list[tuple[Callable, Any, asyncio.Future, asyncio.AbstractEventLoop]] = []
+        self._pending: list[_Pending] = []
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
@@ -45,7 +47,7 @@ class Writer:
                                         name="fairshare-writer", daemon=True)
         self._thread.start()
 
-    def __call__(self, fn: Callable[[Connection], T]) -> asyncio.Future:
+    def __call__(self, fn: Callable[[Connection], T]) -> asyncio.Future[T]:
         """Queue ``fn(connection)`` for the next batch now; the future has its result once committed.
 
         Queueing happens at the call, not at the first await, so writes commit in the order
@@ -53,15 +55,15 @@ class Writer:
         """
         return self._enqueue(fn, None)
 
-    def batched(self, group: Callable[[Connection, list], list], item: Any) -> asyncio.Future:
+    def batched(self, group: Callable[[Connection, list[Item]], list[T]], item: Item) -> asyncio.Future[T]:
         """Queue ``item`` for ``group(connection, items)``, called once for all the items of a
         batch: a hot write (a submission) then costs a few multi-row statements per batch
         instead of several statements per item. ``group`` returns one result per item."""
         return self._enqueue(group, item)
 
-    def _enqueue(self, fn: Callable, item: Any) -> asyncio.Future:
+    def _enqueue(self, fn: Callable[..., Any], item: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         with self._wake:
             if self._closed:
                 raise RuntimeError("The pool's store is closed; the pool is shutting down.")
@@ -96,7 +98,7 @@ class Writer:
         with self._wake:
             batch, self._pending = self._pending, []
             self._flush_scheduled = False
-        for (_fn, _item, future, _loop), (ok, value) in zip(batch, self._commit(batch)):
+        for (_fn, _item, future, _loop), (ok, value) in zip(batch, self._commit(batch), strict=True):
             _settle(future, ok, value)
 
     def _run(self) -> None:
@@ -107,7 +109,7 @@ class Writer:
                 batch, self._pending = self._pending, []
                 if not batch and self._closed:
                     return
-            for (_fn, _item, future, loop), (ok, value) in zip(batch, self._commit(batch)):
+            for (_fn, _item, future, loop), (ok, value) in zip(batch, self._commit(batch), strict=True):
                 loop.call_soon_threadsafe(_settle, future, ok, value)
 
     def _checkpoints(self) -> None:
@@ -123,9 +125,9 @@ class Writer:
             except Exception:  # noqa: BLE001 - a missed checkpoint is retried at the next one
                 continue
 
-    def _commit(self, batch: list) -> list[tuple[bool, Any]]:
+    def _commit(self, batch: list[_Pending]) -> list[tuple[bool, Any]]:
         """Run a batch in one transaction; (ok, result or exception) per write, in order."""
-        units: dict[Callable | int, list[int]] = {}  # a write alone, or all the items of one group
+        units: dict[Callable[..., Any] | int, list[int]] = {}  # a write alone, or all the items of one group
         for index, (fn, item, _future, _loop) in enumerate(batch):
             units.setdefault(fn if item is not None else index, []).append(index)
         alone = len(units) == 1  # nothing to keep apart: a failure rolls back the transaction anyway
@@ -142,7 +144,7 @@ class Writer:
                             results = fn(connection, [batch[i][1] for i in members])
                         if savepoint is not None:
                             savepoint.commit()
-                        outcomes.update((i, (True, r)) for i, r in zip(members, results))
+                        outcomes.update((i, (True, r)) for i, r in zip(members, results, strict=True))
                     except BaseException as exc:  # handed to the awaiting callers
                         if savepoint is None:
                             raise
@@ -154,7 +156,7 @@ class Writer:
 
 
     @contextlib.contextmanager
-    def _transaction(self):
+    def _transaction(self) -> Iterator[Connection]:
         if self._connection is None:
             with self._engine.begin() as connection:
                 yield connection
@@ -166,7 +168,7 @@ class Writer:
             yield self._connection
 
 
-def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
     if future.done():
         return
     if ok:

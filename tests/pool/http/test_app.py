@@ -238,10 +238,12 @@ def test_a_finished_jobs_payload_file_is_kept_and_the_next_upload_overwrites_it(
     sizes = [2 * 2**20 // 8, 3 * 2**20 // 8]  # MiB over the 1 MiB spool threshold, the second larger
     inodes = []
     for size in sizes:
-        response = account.post("/api/v1/jobs", params={"wait": 60}, content=wire.dumps(wire.CallTask(np.sum, (np.ones(size),))),
+        payload = wire.dumps(wire.CallTask(np.sum, (np.ones(size),)))
+        response = account.post("/api/v1/jobs", params={"wait": 60}, content=payload,
                                 headers={"Fairshare-Job": "{}"})
         job = response.json()
-        assert job["state"] == "done" and wire.loads(account.get(f"/api/v1/jobs/{job['id']}/result").content).value == size
+        assert job["state"] == "done"
+        assert wire.loads(account.get(f"/api/v1/jobs/{job['id']}/result").content).value == size
         own = free.parent / f"{job['id']}.payload"
         assert eventually(lambda: not own.exists())  # noqa: B023 - checked in this pass
         kept = list(free.iterdir())

@@ -43,7 +43,7 @@ def test_sigkill_at_any_moment_loses_no_job_and_charges_no_credit_twice(tmp_path
     try:
         for round_ in range(2):
             with pool.client(token) as client:
-                for i in range(12):
+                for _ in range(12):
                     response = submit(client, numbered, len(accepted), max_cost=0.5)
                     assert response.status_code == 201
                     accepted.append(response.json()["id"])

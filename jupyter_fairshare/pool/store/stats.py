@@ -7,10 +7,11 @@ tier and per site, so anyone can check how the pool treats each kind of user.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from .store.tables import admissions, waits
+from .tables import admissions, waits
 
 WINDOWS = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
 
@@ -26,8 +27,9 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def published(connection: Connection, now: float, capacity_cpus: float, busy_cpus: float) -> dict:
-    out: dict = {"utilisation_now": busy_cpus / capacity_cpus if capacity_cpus else None, "windows": {}}
+def published(connection: Connection, now: float, capacity_cpus: float, busy_cpus: float) -> dict[str, Any]:
+    """The published figures over each window in ``WINDOWS``, as ``/api/v1/public/stats`` shows them."""
+    out: dict[str, Any] = {"utilisation_now": busy_cpus / capacity_cpus if capacity_cpus else None, "windows": {}}
     for label, span in WINDOWS.items():
         since = now - span
         groups: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -41,7 +43,7 @@ def published(connection: Connection, now: float, capacity_cpus: float, busy_cpu
             run_seconds += run or 0.0
             if predicted is not None:
                 errors[tier].append((wait - predicted, uncertainty or 0.0))
-        acceptance: dict[str, dict] = defaultdict(lambda: {"accepted": 0, "refused": 0, "reasons": {}})
+        acceptance: dict[str, dict[str, Any]] = defaultdict(lambda: {"accepted": 0, "refused": 0, "reasons": {}})
         for tier, accepted, reason, count in connection.execute(
             select(admissions.c.tier, admissions.c.accepted, admissions.c.reason, func.count())
             .where(admissions.c.ts >= since)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import bindparam, insert, select, update
 
-from jupyter_fairshare.pool import accounts
+from jupyter_fairshare.pool.store import accounts
 from jupyter_fairshare.pool.store.db import open_engine
 from jupyter_fairshare.pool.store.prepared import Prepared
-from jupyter_fairshare.pool.store.tables import events, ledger
 from jupyter_fairshare.pool.store.tables import accounts as accounts_table
+from jupyter_fairshare.pool.store.tables import events, ledger
 
 
 def test_prepared_writes_read_back_as_sqlalchemy_wrote_them(store_url):

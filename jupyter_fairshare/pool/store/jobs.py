@@ -10,65 +10,24 @@ unique index on job and kind backs this up in the store itself).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, insert, select, update
 
-from ..wire import DONE, QUEUED, REQUEUED, STARTED
+from ...protocol import FINAL_STATES, EventType, JobState
+from ..live import LiveJob
+from ..policy import decay
 from . import events
-from .policy import QueuedJob, decay
-from .store.prepared import Prepared
-from .store.tables import accounts, admissions, blobs, jobs, ledger, waits
+from .prepared import Prepared
+from .tables import accounts, admissions, blobs, jobs, ledger, waits
 
-
-@dataclass
-class LiveJob:
-    """A queued or running job as the pool keeps it in memory."""
-
-    id: str
-    account: int
-    account_name: str
-    tier: str
-    name: str
-    kind: str
-    cpus: float
-    memory: int
-    gpus: int
-    max_cost: float
-    hold: float
-    submitted_at: float
-    site_request: str | None = None
-    deadline: float | None = None
-    state: str = QUEUED
-    attempt: int = 0
-    site: str | None = None
-    node: str | None = None
-    started_at: float | None = None
-    rate: float = 0.0
-    progress: dict | None = None
-    notebook: str | None = None
-    cell: str | None = None
-    cancel_requested: bool = False
-    predicted_wait: float | None = None  # what the pool estimated at submission
-    predicted_uncertainty: float | None = None
-    greener: dict | None = None  # the greener window a deadline job waits for
-    payload: bytes | None = field(default=None, repr=False)  # kept until dispatch when small
-    spooled: bool = False  # its payload is a file in the spool, removed when the job ends
-    events_seen: int = 0  # output/progress events of the current attempt received so far
-    output: list | None = field(default_factory=list, repr=False)  # this attempt's output, while small
-    output_bytes: int = 0
-    inline: dict | None = field(default=None, repr=False)  # output and result for a ?wait answer
-    final: dict | None = field(default=None, repr=False)  # the job as the API shows it once settled
-    ended: object = field(default=None, repr=False)  # an asyncio.Event, set when the job settles
-    news: object = field(default=None, repr=False)  # an asyncio.Event, set when it settles or prints
-
-    def queued(self) -> QueuedJob:
-        return QueuedJob(self.id, self.account_name, self.tier, self.cpus, self.memory, self.gpus,
-                         self.submitted_at, self.site_request)
+QUEUED, RUNNING, CANCELLED = JobState.QUEUED.value, JobState.RUNNING.value, JobState.CANCELLED.value
 
 
 def payload_size(payload: bytes | Path) -> int:
+    """A payload's size in bytes, whether held in memory or spooled to a file."""
     return payload.stat().st_size if isinstance(payload, Path) else len(payload)
 
 
@@ -76,9 +35,9 @@ def payload_size(payload: bytes | Path) -> int:
 # driver's cursor (see store.prepared): SQLAlchemy's work per execution cost several times
 # what SQLite spends running them.
 _START = Prepared(update(jobs).where(jobs.c.id == bindparam("_id"), jobs.c.state == QUEUED)
-                  .values(state="running", attempt=bindparam("attempt"), site=bindparam("site"),
+                  .values(state=RUNNING, attempt=bindparam("attempt"), site=bindparam("site"),
                           node=bindparam("node"), started_at=bindparam("started_at")))
-_END = Prepared(update(jobs).where(jobs.c.id == bindparam("_id"), jobs.c.state == "running",
+_END = Prepared(update(jobs).where(jobs.c.id == bindparam("_id"), jobs.c.state == RUNNING,
                                    jobs.c.attempt == bindparam("_attempt"))
                 .values(state=bindparam("state"), reason=bindparam("reason"), error=bindparam("error"),
                         finished_at=bindparam("finished_at"), cost=bindparam("cost"), bill=bindparam("bill")))
@@ -90,11 +49,15 @@ _HOLD = Prepared(update(accounts).where(accounts.c.id == bindparam("_id"))
                  .values(held=accounts.c.held + bindparam("amount")))
 _OWNER = Prepared(select(jobs.c.account_id).where(jobs.c.id == bindparam("_id")))
 _BALANCE = Prepared(select(accounts.c.credits - accounts.c.held).where(accounts.c.id == bindparam("_id")))
-_INSERT_ADMISSION, _INSERT_JOB, _INSERT_BLOB = Prepared(insert(admissions)), Prepared(insert(jobs)), Prepared(insert(blobs))
+_INSERT_ADMISSION, _INSERT_JOB = Prepared(insert(admissions)), Prepared(insert(jobs))
+_INSERT_BLOB = Prepared(insert(blobs))
 _INSERT_LEDGER, _INSERT_WAIT = Prepared(insert(ledger)), Prepared(insert(waits))
 
 
-def admit(connection: Connection, items: list[tuple[LiveJob, bytes | Path, dict]]) -> list[tuple[str, float, events.Event | None]]:
+Admission = tuple[LiveJob, "bytes | Path", dict[str, Any]]
+
+
+def admit(connection: Connection, items: list[Admission]) -> list[tuple[str, float, events.Event | None]]:
     """Hold each job's max cost and store it, or refuse it, for a whole batch of submissions.
 
     One batch costs a handful of multi-row statements, whatever its size. Each item's result
@@ -102,14 +65,17 @@ def admit(connection: Connection, items: list[tuple[LiveJob, bytes | Path, dict]
     for credits), "exists" (a resubmission of the caller's own id) or "conflict" (another
     account's id). Refusals are stored too: they count in the published acceptance rate.
     """
-    owners = {}
+    owners: dict[str, int] = {}
     for job, _, _ in items:
         if (row := _OWNER.run(connection, {"_id": job.id}).fetchone()) is not None:
             owners[job.id] = row[0]
     balances = {account: _BALANCE.run(connection, {"_id": account}).fetchone()[0]
                 for account in sorted({job.account for job, _, _ in items})}
-    results: list = []
-    admitted, job_rows, blob_rows, event_rows = [], [], [], []
+    results: list[tuple[str, float, Any]] = []
+    admitted: list[dict[str, Any]] = []
+    job_rows: list[dict[str, Any]] = []
+    blob_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
     held: dict[int, float] = {}
     for job, payload, meta in items:
         if job.id in owners:
@@ -133,7 +99,8 @@ def admit(connection: Connection, items: list[tuple[LiveJob, bytes | Path, dict]
         })
         stored = {"data": None, "path": str(payload)} if isinstance(payload, Path) else {"data": payload, "path": None}
         blob_rows.append({"job_id": job.id, "kind": "payload", **stored})
-        event_rows.append({"job_id": job.id, "account_id": job.account, "type": QUEUED, "data": {"state": QUEUED},
+        event_rows.append({"job_id": job.id, "account_id": job.account, "type": EventType.QUEUED.value,
+                           "data": {"state": QUEUED},
                            "ts": job.submitted_at})
         results.append(("accepted", balance, len(event_rows) - 1))
     if admitted:
@@ -142,7 +109,7 @@ def admit(connection: Connection, items: list[tuple[LiveJob, bytes | Path, dict]
         _INSERT_JOB.run_many(connection, job_rows)
         _INSERT_BLOB.run_many(connection, blob_rows)
         _HOLD.run_many(connection, [{"_id": account, "amount": amount} for account, amount in held.items()])
-        queued = [events.record(connection, row["job_id"], row["account_id"], QUEUED, row["data"], row["ts"])
+        queued = [events.record(connection, row["job_id"], row["account_id"], EventType.QUEUED, row["data"], row["ts"])
                   for row in event_rows]
         results = [(outcome, balance, queued[ref] if outcome == "accepted" else None)
                    for outcome, balance, ref in results]
@@ -155,39 +122,43 @@ def refuse(connection: Connection, tier: str, site: str | None, reason: str) -> 
 
 
 def start(connection: Connection, job: LiveJob, attempt: int, site: str, node: str, now: float) -> events.Event | None:
+    """Record that an attempt started, unless the job left the queue meanwhile."""
     changed = _START.run(connection, {"_id": job.id, "attempt": attempt, "site": site, "node": node,
                                       "started_at": now}).rowcount
     if not changed:
         return None
-    return events.record(connection, job.id, job.account, STARTED, {"state": "running", "site": site, "attempt": attempt})
+    return events.record(connection, job.id, job.account, EventType.STARTED,
+                         {"state": RUNNING, "site": site, "attempt": attempt})
 
 
 def requeue(connection: Connection, job: LiveJob, attempt: int, reason: str) -> events.Event | None:
     """Put a running job back in the queue; its lost run is not billed."""
     changed = connection.execute(
-        update(jobs).where(jobs.c.id == job.id, jobs.c.state == "running", jobs.c.attempt == attempt)
+        update(jobs).where(jobs.c.id == job.id, jobs.c.state == RUNNING, jobs.c.attempt == attempt)
         .values(state=QUEUED, site=None, node=None, started_at=None)
     ).rowcount
     if not changed:
         return None
-    return events.record(connection, job.id, job.account, REQUEUED, {"state": QUEUED, "reason": reason})
+    return events.record(connection, job.id, job.account, EventType.REQUEUED, {"state": QUEUED, "reason": reason})
 
 
 def cancel_queued(connection: Connection, job: LiveJob, now: float) -> events.Event | None:
+    """Cancel a job still in the queue and release its hold; nothing is charged."""
     changed = connection.execute(
         update(jobs).where(jobs.c.id == job.id, jobs.c.state == QUEUED)
-        .values(state="cancelled", reason="cancelled", finished_at=now)
+        .values(state=CANCELLED, reason=CANCELLED, finished_at=now)
     ).rowcount
     if not changed:
         return None
     connection.execute(update(accounts).where(accounts.c.id == job.account).values(held=accounts.c.held - job.hold))
-    return events.record(connection, job.id, job.account, "cancelled",
-                         {"state": "cancelled", "reason": "cancelled", "error": None, "bill": None,
+    return events.record(connection, job.id, job.account, EventType.CANCELLED,
+                         {"state": CANCELLED, "reason": CANCELLED, "error": None, "bill": None,
                           "finished_at": now, "cost": 0.0})
 
 
 def settle(connection: Connection, job: LiveJob, attempt: int, state: str, reason: str | None, error: str | None,
-           bill: dict | None, result: bytes | None, usage: float, half_life: float, now: float) -> events.Event | None:
+           bill: dict[str, Any] | None, result: bytes | None, usage: float, half_life: float,
+           now: float) -> events.Event | None:
     """End a running attempt: store its result, charge its bill, release its hold, once."""
     total = bill["total"] if bill else 0.0
     changed = _END.run(connection, {"_id": job.id, "_attempt": attempt, "state": state, "reason": reason,
@@ -212,18 +183,7 @@ def settle(connection: Connection, job: LiveJob, attempt: int, state: str, reaso
                           "finished_at": now, "cost": total})
 
 
-def public_live(job: LiveJob) -> dict:
-    """A live job as the API shows it, from memory (no store read on the hot path)."""
-    return {
-        "id": job.id, "name": job.name, "kind": job.kind, "state": job.state, "reason": None, "error": None,
-        "cpus": job.cpus, "memory": job.memory, "gpus": job.gpus, "max_cost": job.max_cost, "hold": job.hold,
-        "site": job.site, "attempt": job.attempt, "submitted_at": job.submitted_at, "started_at": job.started_at,
-        "finished_at": None, "cost": 0.0, "bill": None, "notebook": job.notebook, "cell": job.cell,
-        "progress": job.progress,
-    }
-
-
-def public(row, live: LiveJob | None = None) -> dict:
+def public(row: RowMapping, live: LiveJob | None = None) -> dict[str, Any]:
     """A job row as the API shows it."""
     meta = row["meta"] or {}
     state = row["state"]
@@ -234,7 +194,52 @@ def public(row, live: LiveJob | None = None) -> dict:
         "submitted_at": row["submitted_at"], "started_at": row["started_at"], "finished_at": row["finished_at"],
         "cost": row["cost"], "bill": row["bill"], "notebook": meta.get("notebook"), "cell": meta.get("cell"),
     }
-    if live is not None and state not in (DONE, "failed", "cancelled"):
-        out.update(state=live.state, site=live.site, attempt=live.attempt, started_at=live.started_at,
+    if live is not None and state not in FINAL_STATES:
+        out.update(state=live.state.value, site=live.site, attempt=live.attempt, started_at=live.started_at,
                    progress=live.progress)
     return out
+
+
+def recoverable(connection: Connection) -> Sequence[RowMapping]:
+    """The jobs a stopped pool left queued or running, oldest first, with their account."""
+    return connection.execute(
+        select(jobs, accounts.c.name.label("account_name"), accounts.c.tier)
+        .join(accounts, accounts.c.id == jobs.c.account_id)
+        .where(jobs.c.state.in_((QUEUED, RUNNING)))
+        .order_by(jobs.c.submitted_at)
+    ).mappings().all()
+
+
+def row(engine: Engine, job_id: str, account: int) -> RowMapping | None:
+    """One job of one account, or None (another account's job is as good as absent)."""
+    with engine.connect() as connection:
+        return connection.execute(
+            select(jobs).where(jobs.c.id == job_id, jobs.c.account_id == account)
+        ).mappings().first()
+
+
+def listing(engine: Engine, account: int, state: str | None, limit: int) -> Sequence[RowMapping]:
+    """An account's jobs, newest first, optionally in one state."""
+    query = select(jobs).where(jobs.c.account_id == account)
+    if state:
+        query = query.where(jobs.c.state == state)
+    with engine.connect() as connection:
+        return connection.execute(query.order_by(jobs.c.submitted_at.desc()).limit(limit)).mappings().all()
+
+
+def result(engine: Engine, job_id: str) -> bytes | None:
+    """A settled job's result blob, or None when it left none."""
+    with engine.connect() as connection:
+        data: bytes | None = connection.execute(
+            select(blobs.c.data).where(blobs.c.job_id == job_id, blobs.c.kind == "result")
+        ).scalar()
+    return data
+
+
+def payload(engine: Engine, job_id: str) -> bytes | Path:
+    """A job's payload: its bytes, or the path of its spool file."""
+    with engine.connect() as connection:
+        data, path = connection.execute(
+            select(blobs.c.data, blobs.c.path).where(blobs.c.job_id == job_id, blobs.c.kind == "payload")
+        ).one()
+    return Path(path) if path else bytes(data)

@@ -11,8 +11,7 @@ import psutil
 
 from jupyter_fairshare import wire
 from jupyter_fairshare.execution.job import child
-from jupyter_fairshare.execution.worker import processes as jobprocess
-from jupyter_fairshare.execution.worker import run_job
+from jupyter_fairshare.execution.worker import processes, run_job
 from jupyter_fairshare.wire import CallTask, CellTask
 from tests.conftest import eventually
 
@@ -62,7 +61,8 @@ def test_each_job_gets_a_fresh_namespace_working_directory_and_environment(tmp_p
 
 
 def test_a_job_that_leaves_a_thread_running_ends_its_process():
-    left = value_of("import os, threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\nos.getpid()")
+    left = value_of("import os, threading, time\n"
+                    "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\nos.getpid()")
     assert pid_of() != left
 
 
@@ -102,10 +102,10 @@ def test_all_output_of_a_kept_processes_job_arrives_before_the_report():
 
 def test_at_most_kept_processes_wait_and_the_oldest_goes_first():
     first = pid_of("account-0")
-    for i in range(1, jobprocess.KEPT + 1):
+    for i in range(1, processes.KEPT + 1):
         pid_of(f"account-{i}")
     assert pid_of("account-0") != first
-    assert pid_of(f"account-{jobprocess.KEPT}") == pid_of(f"account-{jobprocess.KEPT}")
+    assert pid_of(f"account-{processes.KEPT}") == pid_of(f"account-{processes.KEPT}")
 
 
 def test_a_kept_process_that_died_while_waiting_is_replaced_not_reported_as_the_jobs_failure():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select
 
-from jupyter_fairshare.pool import accounts
+from jupyter_fairshare.pool.store import accounts
 from jupyter_fairshare.pool.store.db import HEAD, open_engine
 from jupyter_fairshare.pool.store.tables import accounts as accounts_table
 from jupyter_fairshare.pool.store.tables import metadata
@@ -60,7 +60,8 @@ def test_a_store_made_by_an_older_version_is_upgraded_in_place_and_keeps_its_dat
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
-        connection.exec_driver_sql("INSERT INTO waits (ts, tier, site, wait, run) VALUES (1, 'standard', 'local', 2.5, 1)")
+        connection.exec_driver_sql(
+            "INSERT INTO waits (ts, tier, site, wait, run) VALUES (1, 'standard', 'local', 2.5, 1)")
     old.dispose()
     engine = open_engine(url)
     with engine.connect() as connection:

@@ -92,7 +92,8 @@ def test_cell_exception_comes_back_with_an_ipython_traceback_without_our_frames(
 
 
 def test_exception_that_does_not_pickle_still_reports_as_text():
-    source = "import threading\nclass Locked(Exception):\n    lock = None\ne = Locked('no')\ne.lock = threading.Lock()\nraise e"
+    source = ("import threading\nclass Locked(Exception):\n    lock = None\n"
+              "e = Locked('no')\ne.lock = threading.Lock()\nraise e")
     outcome = wire.loads(run(CellTask(source))["result"])
     assert outcome.error_type == "Locked" and outcome.error_message == "no" and outcome.exception is None
 
@@ -128,7 +129,8 @@ def test_stdout_streams_while_the_job_still_runs():
             seen_at.append(time.monotonic())
 
     begun = time.monotonic()
-    report = run_job("stream", 1, wire.dumps(CellTask("print('tick')\nimport time\ntime.sleep(1.0)")), LIMITS, emit=emit)
+    task = CellTask("print('tick')\nimport time\ntime.sleep(1.0)")
+    report = run_job("stream", 1, wire.dumps(task), LIMITS, emit=emit)
     ended = time.monotonic()
     assert report["state"] == "done" and text_of(events, "stdout") == "tick\n"
     assert seen_at[0] - begun < 0.5 < ended - seen_at[0]
@@ -151,7 +153,7 @@ def test_kill_job_stops_the_job_and_its_children_within_a_second():
     assert kill_job("to-kill") is True
     thread.join(5)
     assert time.monotonic() - begun < 1.0
-    assert box["state"] == "cancelled" and box["result"] is None
+    assert (box["state"], box["reason"]) == ("cancelled", "cancelled") and box["result"] is None
     grandchild = int(text_of(events, "stdout"))
     gone = time.monotonic() + 1.0
     while _alive(grandchild) and time.monotonic() < gone:
@@ -176,17 +178,25 @@ def test_kill_of_an_unknown_job_is_false():
     assert kill_job("nobody-runs-this") is False
 
 
-def test_time_limit_stops_the_job():
+def test_time_limit_stops_the_job_as_failed_with_reason_time():
     report = run(CellTask("import time\ntime.sleep(10)"), limits={**LIMITS, "wall_seconds": 0.3})
-    assert (report["state"], report["reason"]) == ("limit", "time")
+    assert (report["state"], report["reason"]) == ("failed", "time")
     assert 0.3 <= report["wall_seconds"] < 1.5
     assert "time limit of 0.3 s" in report["error"]
 
 
-def test_memory_limit_stops_the_job():
+def test_a_wall_limit_the_pool_marks_as_the_cap_reports_max_cost_without_naming_an_amount():
+    limits = {**LIMITS, "wall_seconds": 0.3, "wall_reason": "max cost"}
+    report = run(CellTask("import time\ntime.sleep(10)"), limits=limits)
+    assert (report["state"], report["reason"]) == ("failed", "max cost")
+    assert report["error"].startswith("Max cost reached: the job was stopped at its cap and billed up to it")
+    assert "credit" not in report["error"] and "0.3" not in report["error"]
+
+
+def test_memory_limit_stops_the_job_as_failed_with_reason_memory():
     source = "import time\nchunks = []\nfor _ in range(40):\n    chunks.append(b'x' * 50_000_000)\n    time.sleep(0.01)"
     report = run(CellTask(source), limits={**LIMITS, "memory": 200_000_000})
-    assert (report["state"], report["reason"]) == ("limit", "memory")
+    assert (report["state"], report["reason"]) == ("failed", "memory")
     assert report["peak_memory"] > 200_000_000
     assert "memory limit of 200 MB" in report["error"]
 
@@ -201,7 +211,8 @@ def test_python_version_mismatch_fails_with_both_versions_named():
     report = run(CallTask(int), versions={"python": "2.7", "cloudpickle": "0.5.0"})
     assert report["state"] == "failed"
     here = wire.runtime_versions()
-    assert report["error"].startswith(f"This job was packed with Python 2.7 and cloudpickle 0.5.0 but the worker runs Python {here['python']}")
+    packed = "This job was packed with Python 2.7 and cloudpickle 0.5.0"
+    assert report["error"].startswith(f"{packed} but the worker runs Python {here['python']}")
     assert wire.loads(report["result"]).error_type == "VersionMismatch"
 
 
@@ -216,7 +227,10 @@ def test_module_version_mismatch_warns_on_stderr_and_runs():
 @pytest.mark.parametrize("stream", ["stdout", "stderr"])
 def test_output_split_across_utf8_boundaries_arrives_intact(stream):
     events = []
-    source = f"import sys, time\nfor _ in range(3):\n    sys.{stream}.buffer.write('é'.encode()[:1]); sys.{stream}.buffer.flush(); time.sleep(0.06)\n    sys.{stream}.buffer.write('é'.encode()[1:]); sys.{stream}.buffer.flush()"
+    out = f"sys.{stream}.buffer"
+    source = (f"import sys, time\nfor _ in range(3):\n"
+              f"    {out}.write('é'.encode()[:1]); {out}.flush(); time.sleep(0.06)\n"
+              f"    {out}.write('é'.encode()[1:]); {out}.flush()")
     run(CellTask(source), events=events)
     assert text_of(events, stream) == "ééé"
 
@@ -245,7 +259,7 @@ def test_a_payload_that_cannot_be_unpacked_fails_with_the_reason():
 
 def test_memory_error_under_a_memory_limit_counts_as_the_limit():
     report = run(CellTask("raise MemoryError()"), limits={**LIMITS, "memory": 300_000_000})
-    assert (report["state"], report["reason"]) == ("limit", "memory")
+    assert (report["state"], report["reason"]) == ("failed", "memory")
     assert wire.loads(report["result"]).error_type == "MemoryError"
 
 
