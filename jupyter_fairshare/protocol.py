@@ -96,6 +96,3 @@ class Report(TypedDict):
     wall_seconds: float
     peak_memory: int  # bytes
 
-
-# The Dask event topic the worker side publishes progress on.
-EVENT_TOPIC = "fairshare"

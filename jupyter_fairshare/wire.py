@@ -34,21 +34,6 @@ PROTOCOL = 1
 _HEADER_LEN = struct.Struct(">I")
 ALIGN = 64  # a cache line: enough for every NumPy dtype and for vector loads
 
-# Event types a job's stream carries, in the order a job meets them.
-QUEUED = "queued"
-STARTED = "started"
-OUTPUT = "output"
-PROGRESS = "progress"
-COST = "cost"
-REQUEUED = "requeued"
-DONE = "done"
-FAILED = "failed"
-CANCELLED = "cancelled"
-FINAL_STATES = (DONE, FAILED, CANCELLED)
-
-# The Dask event topic the worker side publishes output and progress on.
-EVENT_TOPIC = "fairshare"
-
 
 @dataclass
 class CallTask:

@@ -72,7 +72,7 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def _account_add(args: argparse.Namespace) -> int:
-    from ..pool import accounts
+    from ..pool.store import accounts
 
     with _store(args).begin() as connection:
         token = accounts.create(connection, args.name, args.tier, args.shares, args.credits,
@@ -83,7 +83,7 @@ def _account_add(args: argparse.Namespace) -> int:
 
 
 def _account_list(args: argparse.Namespace) -> int:
-    from ..pool import accounts
+    from ..pool.store import accounts
 
     with _store(args).connect() as connection:
         rows = accounts.listing(connection)
@@ -95,7 +95,7 @@ def _account_list(args: argparse.Namespace) -> int:
 
 
 def _account_topup(args: argparse.Namespace) -> int:
-    from ..pool import accounts
+    from ..pool.store import accounts
 
     with _store(args).begin() as connection:
         total = accounts.top_up(connection, args.name, args.amount)
@@ -104,7 +104,7 @@ def _account_topup(args: argparse.Namespace) -> int:
 
 
 def _account_tier(args: argparse.Namespace) -> int:
-    from ..pool import accounts
+    from ..pool.store import accounts
 
     with _store(args).begin() as connection:
         accounts.set_tier(connection, args.name, args.tier, args.shares)
@@ -113,7 +113,7 @@ def _account_tier(args: argparse.Namespace) -> int:
 
 
 def _account_token(args: argparse.Namespace) -> int:
-    from ..pool import accounts
+    from ..pool.store import accounts
 
     with _store(args).begin() as connection:
         token = accounts.rotate_token(connection, args.name)

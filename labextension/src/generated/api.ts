@@ -65,6 +65,14 @@ export interface Bill {
   peak_memory: number;
 }
 
+/** What every refusal answers: one sentence, a machine-readable code, and details by code (``limit`` and ``size`` for payload_too_large, ``estimate`` and ``balance`` for credits_too_low). */
+export interface ErrorBody {
+  /** what happened and what to do, in one sentence */
+  detail: string;
+  /** unauthorized, forbidden, not_found, conflict, no_result, invalid, no_site_fits, credits_too_low or payload_too_large */
+  code: string;
+}
+
 export interface HTTPValidationError {
   detail?: ValidationError[];
 }
@@ -91,10 +99,10 @@ export interface Job {
   expected_start?: number | null;
   cost?: number;
   bill?: Bill | null;
-  progress?: Record<string, unknown> | null;
+  progress?: Record<string, number> | null;
   notebook?: string | null;
   cell?: string | null;
-  greener_window?: Record<string, unknown> | null;
+  greener_window?: Record<string, number> | null;
   /** with ?wait, for a job that ended: its output events and its result blob (base64), when both are small */
   inline?: Record<string, unknown> | null;
 }
