@@ -137,20 +137,24 @@ def _schemas(schemas: dict) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/api-reference.md is out of date")
-    args = parser.parse_args(argv)
-    text = render(openapi())
-    if args.check:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT} is out of date; run python docs/generate_api_reference.py.", file=sys.stderr)
+def write_or_check(out: Path, text: str, command: str, argv: list[str] | None, doc: str) -> int:
+    """Write ``text`` to ``out``, or with ``--check`` exit 1 when ``out`` differs from it: one
+    behaviour for every file generated from the spec, so a test can pin that none drifts."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help=f"exit 1 if {out.name} is out of date")
+    if parser.parse_args(argv).check:
+        if not out.exists() or out.read_text() != text:
+            print(f"{out} is out of date; run {command}.", file=sys.stderr)
             return 1
         return 0
-    OUT.write_text(text)
-    print(f"wrote {OUT}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"wrote {out}")
     return 0
 
+
+def main(argv: list[str] | None = None) -> int:
+    return write_or_check(OUT, render(openapi()), "python docs/generate_api_reference.py", argv, __doc__ or "")
 
 if __name__ == "__main__":
     sys.exit(main())

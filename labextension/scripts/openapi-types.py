@@ -12,7 +12,6 @@ way ``docs/generate_api_reference.py`` builds it, over a throwaway store, with n
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import sys
 from pathlib import Path
@@ -32,13 +31,18 @@ HEADER = """\
 """
 
 
-def openapi() -> dict[str, Any]:
-    """The pool's spec, built by the API reference's generator so there is one way to build it."""
+def _reference() -> Any:
+    """The API reference's generator, which builds the spec: there is one way to build it."""
     spec = importlib.util.spec_from_file_location("generate_api_reference", ROOT / "docs" / "generate_api_reference.py")
     assert spec is not None and spec.loader is not None, "docs/generate_api_reference.py is missing"
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return dict(module.openapi())
+    return module
+
+
+def openapi() -> dict[str, Any]:
+    """The pool's spec."""
+    return dict(_reference().openapi())
 
 
 def ts_type(schema: dict[str, Any]) -> str:
@@ -103,20 +107,9 @@ def render(spec: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file on disk is out of date")
-    args = parser.parse_args(argv)
-    text = render(openapi())
-    if args.check:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT} is out of date; run python labextension/scripts/openapi-types.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    return 0
-
+    reference = _reference()
+    command = "python labextension/scripts/openapi-types.py"
+    return int(reference.write_or_check(OUT, render(dict(reference.openapi())), command, argv, __doc__ or ""))
 
 if __name__ == "__main__":
     sys.exit(main())
