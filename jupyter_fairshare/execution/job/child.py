@@ -22,6 +22,7 @@ import os
 import resource
 import sys
 import threading
+import time
 from typing import NoReturn
 
 import cloudpickle
@@ -189,6 +190,13 @@ def _alone() -> bool:
         pass
     try:
         tasks = os.listdir("/proc/self/task")
+        # A thread that was joined (a Dask pool shut down) can still be listed for a moment
+        # while the system finishes it; give it up to 50 ms before calling it left behind.
+        for _ in range(50):
+            if len(tasks) == 1 or threading.active_count() != 1:
+                break
+            time.sleep(0.001)
+            tasks = os.listdir("/proc/self/task")
         if len(tasks) != 1 or threading.active_count() != 1:
             return False
         with open(f"/proc/self/task/{tasks[0]}/children") as handle:
