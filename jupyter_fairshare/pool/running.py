@@ -45,8 +45,9 @@ class Runner:
         self._loop_task: asyncio.Task[None] | None = None
         self._carbon_at = 0.0
         # (account, notebook) -> the node that ran the notebook's last cell: placement tries
-        # it first, since its worker keeps the process with the modules that cell left.
-        self._last_node: dict[tuple[int, str], str] = {}
+        # it first, since its worker keeps the process with the modules that cell left. A
+        # kernel outside Jupyter names no notebook; its jobs go by the account's last node.
+        self._last_node: dict[tuple[int, str | None], str] = {}
         book.scheduler.set_affinity(self._preferred_node)
 
     async def start(self) -> None:
@@ -176,13 +177,9 @@ class Runner:
     def _preferred_node(self, job_id: str) -> str | None:
         """The node that ran the previous cell of this job's notebook, for placement to try first."""
         job = self.book.live.get(job_id)
-        if job is None or job.notebook is None:
-            return None
-        return self._last_node.get((job.account, job.notebook))
+        return None if job is None else self._last_node.get((job.account, job.notebook))
 
     def _note_node(self, job: LiveJob, node: str) -> None:
-        if job.notebook is None:
-            return
         key = (job.account, job.notebook)
         self._last_node.pop(key, None)  # re-inserted last: the dict is oldest first
         self._last_node[key] = node
