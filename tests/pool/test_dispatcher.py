@@ -164,20 +164,6 @@ async def test_account_keys_tell_accounts_apart_without_naming_them(client, disp
     assert other.account_key(7) != dispatcher.account_key(7)  # a fresh secret per dispatcher
 
 
-async def test_a_worker_killed_mid_job_raises_worker_lost_and_is_left_out_of_the_nodes(client, dispatcher):
-    # Last in this module: the cluster's nanny replaces the killed worker under a new address.
-    seen = Seen()
-    node = dispatcher.nodes()[-1].name
-    running = asyncio.ensure_future(
-        run(dispatcher, "orphan", CellTask(SLEEPER), seen=seen, node=node))
-    await asyncio.wait_for(seen.output.wait(), timeout=10)
-    pids = await client.run(os.getpid, workers=[node])
-    os.kill(pids[node], signal.SIGKILL)
-    with pytest.raises(WorkerLost):
-        await asyncio.wait_for(running, timeout=10)
-    assert not dispatcher.has(node) and node not in [n.name for n in dispatcher.nodes()]
-
-
 def _preloaded():
     import sys
 
@@ -198,3 +184,18 @@ async def test_the_dispatchers_preload_reaches_every_workers_zygote_and_a_change
         await default.stop()
     report, _ = await run(default, "preload-default", CallTask(_preloaded))
     assert wire.loads(report["result"]).value == ["pandas"]
+
+
+async def test_a_worker_killed_mid_job_raises_worker_lost_and_is_left_out_of_the_nodes(client, dispatcher):
+    # Last in this module: the cluster's nanny replaces the killed worker under a new address.
+    seen = Seen()
+    node = dispatcher.nodes()[-1].name
+    running = asyncio.ensure_future(
+        run(dispatcher, "orphan", CellTask(SLEEPER), seen=seen, node=node))
+    await asyncio.wait_for(seen.output.wait(), timeout=10)
+    pids = await client.run(os.getpid, workers=[node])
+    os.kill(pids[node], signal.SIGKILL)
+    with pytest.raises(WorkerLost):
+        await asyncio.wait_for(running, timeout=10)
+    assert not dispatcher.has(node) and node not in [n.name for n in dispatcher.nodes()]
+
