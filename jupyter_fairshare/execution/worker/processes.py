@@ -120,7 +120,10 @@ _kept: list[tuple[str, str | None, float, JobProcess]] = []
 PRELOAD = ("numpy", "pandas", "sklearn")  # what the zygote imports unless the pool says otherwise
 _preload: tuple[str, ...] = PRELOAD
 SPARES = 2  # job processes kept forked and rehearsed, waiting for a job
-KEPT = 4  # job processes kept after their job, each for its account's next job
+# Job processes kept after their job, each for its account's (and notebook's) next job. One
+# that ran a pandas cell holds about 15 MiB of its own (the rest it shares with the zygote),
+# and each notebook of each account now keeps one, so a handful would be too few.
+KEPT = 8
 KEPT_SECONDS = 300.0
 
 
