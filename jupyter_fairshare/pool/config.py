@@ -4,6 +4,7 @@
 payload_limit = "2GB"        # largest payload a job may send
 default_max_cost = 1.0       # the cap held from the balance when a job names none
 max_wall_seconds = 86400
+preload = ["numpy", "pandas", "sklearn"]  # imported by each worker's zygote ahead of jobs
 [policy]
 half_life = 604800           # seconds; usage halves this often
 newcomer_reserve = 0.2
@@ -26,6 +27,7 @@ from typing import Any
 
 import platformdirs
 
+from ..execution.worker import PRELOAD
 from .policy import PolicyConfig
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
@@ -75,6 +77,9 @@ class PoolConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     sites: list[SiteConfig] = field(default_factory=lambda: [SiteConfig()])
     max_attempts: int = 3
+    # Modules each worker imports once, ahead of jobs, so that a cell importing them pays
+    # nothing for it; those not installed on a worker are skipped there.
+    preload: list[str] = field(default_factory=lambda: list(PRELOAD))
 
     @property
     def url(self) -> str:
@@ -109,6 +114,9 @@ def _apply(config: PoolConfig, raw: dict[str, Any]) -> PoolConfig:
         values["worker_memory"] = parse_size(values["worker_memory"])
     if "data_dir" in values:
         values["data_dir"] = Path(values["data_dir"]).expanduser()
+    if "preload" in values and not (isinstance(values["preload"], list)
+                                    and all(isinstance(name, str) for name in values["preload"])):
+        raise ValueError('The pool setting preload is a list of module names, like preload = ["numpy", "pandas"].')
     if "policy" in values:
         values["policy"] = replace(config.policy, **values["policy"])
     if "sites" in values:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from distributed import Client
 
-from ..execution.worker import HANDLER, REPORT, Connection, DirectRuns, framed, warm_up
+from ..execution.worker import HANDLER, PRELOAD, REPORT, Connection, DirectRuns, framed, warm_up
 from ..protocol import EventType, Limits, Report
 from .policy import Node
 
@@ -75,8 +75,11 @@ class Dispatcher:
         report = await dispatcher.run(node, job_id, attempt, payload, limits, on_output, on_progress)
     """
 
-    def __init__(self, client: Client, default_site: str, known_sites: Collection[str]) -> None:
+    def __init__(self, client: Client, default_site: str, known_sites: Collection[str],
+                 preload: Collection[str] = PRELOAD) -> None:
+        """``preload`` names the modules every worker's zygote imports ahead of jobs."""
         self._client = client
+        self._preload = tuple(preload)
         self._default_site = default_site
         self._known_sites = frozenset(known_sites)
         self._workers: dict[str, dict[str, Any]] = {}  # address -> the scheduler's identity of it
@@ -95,7 +98,7 @@ class Dispatcher:
 
         Safe to call again, e.g. after the scheduler restarted and forgot its plugins.
         """
-        await self._client.register_plugin(DirectRuns())
+        await self._client.register_plugin(DirectRuns(self._preload))
         self._workers, self._reported = {}, frozenset()
         await self.refresh()
 
@@ -136,6 +139,11 @@ class Dispatcher:
         """What a worker needs to tell accounts apart (a job process is only ever reused for
         the same account's jobs) without learning who they are."""
         return hashlib.blake2b(str(account).encode(), key=self._key, digest_size=12).hexdigest()
+
+    def notebook_key(self, account: int, notebook: str) -> str:
+        """What a worker needs to send a notebook's next cell to the process that ran its
+        previous one, without learning the notebook's name."""
+        return hashlib.blake2b(f"{account}\0{notebook}".encode(), key=self._key, digest_size=12).hexdigest()
 
     async def run(
         self,

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..protocol import EventType, JobState, Limits, Report, StopReason
 from .dispatcher import Dispatcher, WorkerError, WorkerLost, on_this_host
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 TICK = 1.0  # seconds between looks at the cluster
 CARBON_EVERY = 60.0  # seconds between updates of the sites' carbon intensity for placement
 CANCEL_GRACE = 2.0  # seconds a cancel waits for the killed job to report
+NOTEBOOKS = 10_000  # notebooks whose last node the loop remembers, the least recent forgotten first
 
 
 class Runner:
@@ -43,6 +44,11 @@ class Runner:
         self._calls: dict[str, asyncio.Future[Report]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._carbon_at = 0.0
+        # (account, notebook) -> the node that ran the notebook's last cell: placement tries
+        # it first, since its worker keeps the process with the modules that cell left. A
+        # kernel outside Jupyter names no notebook; its jobs go by the account's last node.
+        self._last_node: dict[tuple[int, str | None], str] = {}
+        book.scheduler.set_affinity(self._preferred_node)
 
     async def start(self) -> None:
         await self.dispatcher.start()
@@ -129,6 +135,7 @@ class Runner:
             book.scheduler.finished(start.job, 0.0, time.time())
             return
         attempt = book.start(job, start.site, start.node, time.time())
+        self._note_node(job, start.node)
         try:
             payload, limits = await self._prepare(job, start)
         except Exception as exc:  # the pool's own failure must end the job, not leave it running
@@ -167,6 +174,18 @@ class Runner:
                 del self._calls[job.id]
         await book.finish(job, attempt, report)
 
+    def _preferred_node(self, job_id: str) -> str | None:
+        """The node that ran the previous cell of this job's notebook, for placement to try first."""
+        job = self.book.live.get(job_id)
+        return None if job is None else self._last_node.get((job.account, job.notebook))
+
+    def _note_node(self, job: LiveJob, node: str) -> None:
+        key = (job.account, job.notebook)
+        self._last_node.pop(key, None)  # re-inserted last: the dict is oldest first
+        self._last_node[key] = node
+        if len(self._last_node) > NOTEBOOKS:
+            del self._last_node[next(iter(self._last_node))]
+
     async def _prepare(self, job: LiveJob, start: Start) -> tuple[bytes, Limits]:
         """The payload to send and the limits to run it under."""
         stored: bytes | Path | None
@@ -176,6 +195,8 @@ class Runner:
         wall_seconds, wall_reason = self.book.billing.wall_limit(job, start.site)
         limits: Limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": wall_seconds,
                           "wall_reason": wall_reason.value, "account_key": self.dispatcher.account_key(job.account)}
+        if job.notebook is not None:  # the worker keeps a process per account and notebook
+            cast(dict[str, Any], limits)["notebook_key"] = self.dispatcher.notebook_key(job.account, job.notebook)
         if isinstance(stored, Path):
             if on_this_host(start.node):  # the job process maps the spool file itself
                 limits["payload_path"] = str(stored)

@@ -164,6 +164,28 @@ async def test_account_keys_tell_accounts_apart_without_naming_them(client, disp
     assert other.account_key(7) != dispatcher.account_key(7)  # a fresh secret per dispatcher
 
 
+def _preloaded():
+    import sys
+
+    return sorted(name for name in ("xml.dom.minidom", "pandas") if name in sys.modules)
+
+
+async def test_the_dispatchers_preload_reaches_every_workers_zygote_and_a_change_replaces_it(client):
+    named = Dispatcher(client, default_site="local", known_sites={"local"}, preload=["xml.dom.minidom"])
+    await named.start()
+    try:
+        for node in named.nodes():
+            report, _ = await run(named, f"preload-{node.name}", CallTask(_preloaded), node=node.name)
+            assert wire.loads(report["result"]).value == ["xml.dom.minidom"]
+    finally:
+        await named.stop()
+        default = Dispatcher(client, default_site="local", known_sites={"local"})
+        await default.start()  # the module's other tests expect the default preload back
+        await default.stop()
+    report, _ = await run(default, "preload-default", CallTask(_preloaded))
+    assert wire.loads(report["result"]).value == ["pandas"]
+
+
 async def test_a_worker_killed_mid_job_raises_worker_lost_and_is_left_out_of_the_nodes(client, dispatcher):
     # Last in this module: the cluster's nanny replaces the killed worker under a new address.
     seen = Seen()
@@ -176,3 +198,4 @@ async def test_a_worker_killed_mid_job_raises_worker_lost_and_is_left_out_of_the
     with pytest.raises(WorkerLost):
         await asyncio.wait_for(running, timeout=10)
     assert not dispatcher.has(node) and node not in [n.name for n in dispatcher.nodes()]
+

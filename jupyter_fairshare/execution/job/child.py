@@ -8,16 +8,21 @@ Forking, rehearsing and tearing down a process cost several times the CPU of a s
 so a process may run the same account's next job on this worker, as an ipyparallel engine
 or a Dask worker would; never another account's. Each job still gets a fresh namespace,
 and a job that leaves threads, processes, other output streams or much memory behind ends
-its process as before.
+its process as before. Two things a job leaves behind do not end it: the modules it
+imported (the memory they take is code, not data, and a fresh process would have to import
+them again, which is what made a pandas cell cost half a second), and the thread pools Dask
+starts for a graph, which are shut down after each job.
 """
 
 from __future__ import annotations
 
+import atexit
 import mmap
 import os
 import resource
 import sys
 import threading
+import time
 from typing import NoReturn
 
 import cloudpickle
@@ -79,6 +84,7 @@ def _run_one(meta: dict, payload: bytearray | memoryview, msg_fd: int, home: _Ho
 
         outcome = run_task(task, threads, progress)
         del task
+    shut_dask_pools()
     blob = dump_outcome(outcome)
 
     cpu_seconds = _cpu_seconds() - baseline
@@ -118,13 +124,18 @@ class _Home:
     A kept process must give the account's next job what a fresh one would: the same working
     directory and environment (put back), the same output streams, a single thread, no
     processes of its own and no more than ``KEEP_GROWTH`` more memory (otherwise it exits).
+    A job that imported modules moves the memory mark up to what it leaves: importing is
+    what a fresh process would pay again, and the mark is per account (a kept process only
+    ever serves the same account). Up to ``KEEP_IMPORTS`` in all, so that a process that
+    imported half of PyPI still makes way for a fresh one.
     """
 
     def __init__(self) -> None:
         self.cwd = os.getcwd()
         self.environ = dict(os.environ)
         self.streams = (sys.stdout, sys.stderr, sys.stdin)
-        self.rss = _rss()
+        self.rss = self.first_rss = _rss()
+        self.modules = len(sys.modules)
 
     def restore(self) -> bool:
         """Put back what is cheap to put back; whether the process is now fit for another job."""
@@ -139,10 +150,34 @@ class _Home:
         except OSError:
             return False
         rss = _rss()
-        return rss is not None and self.rss is not None and rss - self.rss <= KEEP_GROWTH
+        if rss is None or self.rss is None or self.first_rss is None:
+            return False
+        if len(sys.modules) > self.modules:
+            self.modules = len(sys.modules)
+            self.rss = max(self.rss, min(rss, self.first_rss + KEEP_IMPORTS))
+        return rss - self.rss <= KEEP_GROWTH
 
 
-KEEP_GROWTH = 64 * 2**20  # bytes a job may leave a kept process grown by
+KEEP_GROWTH = 64 * 2**20  # bytes a job may leave a kept process grown by, beyond its imports
+KEEP_IMPORTS = 1 << 30  # bytes the imports of an account's jobs may grow a kept process by
+
+
+def shut_dask_pools() -> None:
+    """Stop the thread pools ``dask.threaded`` started for this job's graphs or ``compute``
+    calls: left running, their threads would make the process unfit to keep, and a fresh
+    pool for the next graph costs a fraction of a millisecond."""
+    threaded = sys.modules.get("dask.threaded")
+    if threaded is None:
+        return
+    with threaded.pools_lock:
+        found = [threaded.default_pool] if threaded.default_pool is not None else []
+        threaded.default_pool = None
+        for by_size in threaded.pools.values():
+            found.extend(by_size.values())
+        threaded.pools.clear()
+    for pool in found:
+        pool.shutdown(wait=True)
+        atexit.unregister(pool.shutdown)
 
 
 def _alone() -> bool:
@@ -155,6 +190,13 @@ def _alone() -> bool:
         pass
     try:
         tasks = os.listdir("/proc/self/task")
+        # A thread that was joined (a Dask pool shut down) can still be listed for a moment
+        # while the system finishes it; give it up to 50 ms before calling it left behind.
+        for _ in range(50):
+            if len(tasks) == 1 or threading.active_count() != 1:
+                break
+            time.sleep(0.001)
+            tasks = os.listdir("/proc/self/task")
         if len(tasks) != 1 or threading.active_count() != 1:
             return False
         with open(f"/proc/self/task/{tasks[0]}/children") as handle:

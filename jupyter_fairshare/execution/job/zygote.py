@@ -19,14 +19,15 @@ import sys
 import traceback
 
 
-def main(sock_fd: int) -> None:
-    """Fork one job process per request on ``sock_fd`` until the worker closes it."""
+def main(sock_fd: int, preload: list[str]) -> None:
+    """Fork one job process per request on ``sock_fd`` until the worker closes it, having
+    imported the modules of ``preload`` that are installed."""
     import dask.callbacks  # noqa: F401
     import dask.threaded  # noqa: F401 - preloaded for graph jobs
 
     from . import child
 
-    _preload_numpy()
+    _preload(["numpy", *preload])
 
     # One rehearsal here fills the caches that pickling, running a cell and IPython's
     # formatter build on first use; every job process then inherits them instead of
@@ -73,16 +74,36 @@ def main(sock_fd: int) -> None:
             continue
 
 
-def _preload_numpy() -> None:
-    """Import NumPy where it is installed: most payloads from notebooks carry arrays, and
-    importing it cost each of their jobs 50-90 ms. The zygote is started with one-thread
-    settings for native thread pools (``execution.threads``), so its BLAS starts
+def _preload(modules: list[str]) -> None:
+    """Import the modules the operator named (``preload`` in the pool's config) where they
+    are installed: a job that imports pandas or scikit-learn otherwise pays 0.5-3 s for it,
+    and NumPy, which most payloads from notebooks carry, 50-90 ms. The zygote is started with
+    one-thread settings for native thread pools (``execution.threads``), so its BLAS starts
     one thread and the zygote stays single-threaded (a forked thread pool is unsafe, and
-    fork would run BLAS's shutdown and restart each time); a job given more cpus raises it."""
+    fork would run BLAS's shutdown and restart each time); a job given more cpus raises it.
+    A module that is missing is skipped; one that fails or starts a thread says so on the
+    worker's log and is left as it is."""
+    import importlib
+
+    for name in dict.fromkeys(modules):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - a broken module must not stop the worker's jobs
+            print(f"fairshare: preloading {name} failed ({type(exc).__name__}: {exc}); "
+                  "fix it or take it out of the pool's preload setting.", file=sys.stderr)
+            continue
+        if _threads() > 1:
+            print(f"fairshare: preloading {name} started a thread, so job processes forked from here "
+                  "are not kept between jobs; take it out of the pool's preload setting.", file=sys.stderr)
+
+
+def _threads() -> int:
     try:
-        import numpy  # noqa: F401
-    except ImportError:
-        return
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 1
 
 
 def _alive(pid: int) -> bool:
@@ -94,4 +115,4 @@ def _alive(pid: int) -> bool:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), [name for name in sys.argv[2:] if name])

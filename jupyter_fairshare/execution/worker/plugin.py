@@ -66,11 +66,20 @@ def framed(blob: bytes | None) -> Any:
 
 
 class DirectRuns(WorkerPlugin):
-    """Installs the ``fairshare_run`` and ``fairshare_kill`` handlers on every worker of the pool's cluster."""
+    """Installs the ``fairshare_run`` and ``fairshare_kill`` handlers on every worker of the pool's
+    cluster, and tells each worker's zygote which modules to import ahead of jobs (``preload``).
+
+    The scheduler hands a registered plugin to workers that join later too, so a node that
+    joins gets the same preload as the embedded workers.
+    """
 
     name = "fairshare-direct-runs"
 
+    def __init__(self, preload: tuple[str, ...] | list[str] = processes.PRELOAD) -> None:
+        self.preload = tuple(preload)
+
     def setup(self, worker: Worker) -> None:
+        processes.configure(self.preload)
         worker.handlers[HANDLER] = fairshare_run
         worker.handlers[KILL_HANDLER] = fairshare_kill
 

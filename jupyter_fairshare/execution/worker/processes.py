@@ -5,7 +5,8 @@ Everything here runs in the Dask worker process. ``take()`` hands out a job proc
 already forked and waiting, and ``refill()`` asks the zygote for the next ones once a job has
 ended, so the cost a job pays for its own process is a pipe write. ``keep()`` holds on to a
 process whose job left it fit for another (``child.serve`` decides), for at most ``KEPT``
-processes and ``KEPT_SECONDS`` each; ``take(account_key)`` prefers one kept for that key.
+processes and ``KEPT_SECONDS`` each; ``take(account_key, notebook_key)`` prefers one kept
+for that account and notebook.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class JobProcess:
         self.ctl_fd = ctl_fd
         self.msg_fd = msg_fd
         self.pid = 0
+        self.notebook: str | None = None  # the notebook whose cells it runs, once kept for one
 
     def wait_ready(self) -> int:
         """Block until the process announces itself (normally it already has); its pid."""
@@ -64,14 +66,19 @@ class JobProcess:
 
 
 class Zygote:
-    """Handle on the zygote process that forks job processes for this worker."""
+    """Handle on the zygote process that forks job processes for this worker, having imported
+    the modules of ``preload`` that are installed."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload: tuple[str, ...] = ()) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        # Thread settings from the start: importing this package already loads NumPy.
-        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1", **dict.fromkeys(THREAD_VARIABLES, "1")}
+        # Thread settings from the start: importing this package already loads NumPy. Arrow
+        # (which pandas loads) starts a jemalloc thread at import unless told not to, and a
+        # zygote with a thread could neither fork safely nor give processes fit to keep.
+        env = {"JE_ARROW_MALLOC_CONF": "background_thread:false", **os.environ, "MPLBACKEND": "Agg",
+               "PYTHONUNBUFFERED": "1", **dict.fromkeys(THREAD_VARIABLES, "1")}
+        self.preload = preload
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "jupyter_fairshare.execution.job.zygote", str(theirs.fileno())],
+            [sys.executable, "-u", "-m", "jupyter_fairshare.execution.job.zygote", str(theirs.fileno()), *preload],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env=env,
@@ -108,20 +115,33 @@ class Zygote:
 _lock = threading.Lock()
 _zygote: Zygote | None = None
 _spares: list[JobProcess] = []
-_kept: list[tuple[str, float, JobProcess]] = []  # (account key, since, process), oldest first
+# (account key, notebook key, since, process), oldest first
+_kept: list[tuple[str, str | None, float, JobProcess]] = []
+PRELOAD = ("numpy", "pandas", "sklearn")  # what the zygote imports unless the pool says otherwise
+_preload: tuple[str, ...] = PRELOAD
 SPARES = 2  # job processes kept forked and rehearsed, waiting for a job
-KEPT = 4  # job processes kept after their job, each for its account's next job
+# Job processes kept after their job, each for its account's (and notebook's) next job. One
+# that ran a pandas cell holds about 15 MiB of its own (the rest it shares with the zygote),
+# and each notebook of each account now keeps one, so a handful would be too few.
+KEPT = 8
 KEPT_SECONDS = 300.0
 
 
-def take(account_key: str | None = None) -> JobProcess:
-    """A ready job process for one job, kept for ``account_key`` if there is one; call
-    ``refill`` once the job has ended."""
+def take(account_key: str | None = None, notebook_key: str | None = None) -> JobProcess:
+    """A ready job process for one job; call ``refill`` once the job has ended.
+
+    A process kept for ``account_key`` is preferred: the one that ran the same notebook's
+    previous cell (``notebook_key``), so that what a cell leaves in its modules (a seed, a
+    style) is there for the notebook's next cell however many other jobs ran in between,
+    else one that ran none of the account's notebooks. A job of no notebook may also take the
+    account's oldest; a notebook's cell never takes another notebook's process (it would
+    find that notebook's module state, and leave that notebook without it).
+    """
     if account_key is not None:
         with _lock:
             _expire()
-            found = next((i for i in range(len(_kept) - 1, -1, -1) if _kept[i][0] == account_key), None)
-            job = None if found is None else _kept.pop(found)[2]
+            found = _find(account_key, notebook_key)
+            job = None if found is None else _kept.pop(found)[3]
         if job is not None:
             if job.waiting():
                 return job
@@ -142,17 +162,31 @@ def take(account_key: str | None = None) -> JobProcess:
     raise RuntimeError("The worker could not start a job process twice in a row; restart this worker.")
 
 
-def keep(account_key: str, job: JobProcess) -> None:
-    """Hold on to a job process that said it is fit for another job, for this account only."""
+def _find(account_key: str, notebook_key: str | None) -> int | None:
+    """Where in ``_kept`` the process for this account and notebook is (see ``take``)."""
+    mine = [i for i, (account, _, _, _) in enumerate(_kept) if account == account_key]
+    if not mine:
+        return None
+    for wanted in ((notebook_key,) if notebook_key is not None else ()) + (None,):
+        found = [i for i in mine if _kept[i][1] == wanted]
+        if found:
+            return found[-1]
+    return mine[0] if notebook_key is None else None
+
+
+def keep(account_key: str, job: JobProcess, notebook_key: str | None = None) -> None:
+    """Hold on to a job process that said it is fit for another job, for this account only,
+    noting the notebook whose cell it ran (a job of no notebook leaves the earlier one's claim)."""
+    job.notebook = notebook_key or job.notebook
     with _lock:
-        _kept.append((account_key, time.monotonic(), job))
+        _kept.append((account_key, job.notebook, time.monotonic(), job))
         _expire()
 
 
 def _expire() -> None:
     now = time.monotonic()
-    while _kept and (len(_kept) > KEPT or now - _kept[0][1] > KEPT_SECONDS):
-        _kept.pop(0)[2].close()
+    while _kept and (len(_kept) > KEPT or now - _kept[0][2] > KEPT_SECONDS):
+        _kept.pop(0)[3].close()
 
 
 def refill() -> None:
@@ -168,6 +202,16 @@ def refill() -> None:
             _spares.append(_zygote.fork())
 
 
+def configure(preload: tuple[str, ...] | list[str]) -> None:
+    """Set the modules the zygote imports ahead of jobs (``preload`` in the pool's config);
+    a zygote already running with others is replaced, along with its processes."""
+    global _preload
+    with _lock:
+        _preload = tuple(preload)
+        if _zygote is not None and _zygote.preload != _preload:
+            _discard()
+
+
 def warm_up() -> int:
     """Start the zygote and the reserve job processes now rather than on the first job; the zygote's pid."""
     with _lock:
@@ -180,7 +224,7 @@ def warm_up() -> int:
 def _restart() -> None:
     global _zygote
     _discard()
-    _zygote = Zygote()
+    _zygote = Zygote(_preload)
     _spares.extend(_zygote.fork() for _ in range(SPARES))
 
 
@@ -189,7 +233,7 @@ def _discard() -> None:
     while _spares:
         _spares.pop().close()
     while _kept:
-        _kept.pop()[2].close()
+        _kept.pop()[3].close()
     if _zygote is not None:
         _zygote.close()
         _zygote = None

@@ -141,7 +141,8 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: Limits, *, emit: 
     # A job process may stay for the same account's next job, unless the job maps a
     # spool file (it would keep the mapping) or the pool did not say whose job it is.
     account_key = None if path else limits.get("account_key")
-    proc = processes.take(account_key)
+    notebook_key = limits.get("notebook_key")
+    proc = processes.take(account_key, notebook_key)
     run = _Run(proc.pid)
     with _lock:
         _running[job_id] = run
@@ -162,7 +163,7 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: Limits, *, emit: 
         with _lock:
             _running.pop(job_id, None)
         if account_key is not None and run.stopped is None and meta is not None and meta["kept"]:
-            processes.keep(account_key, proc)
+            processes.keep(account_key, proc, notebook_key)
         else:
             if run.stopped is None:
                 # The job's process has exited; this reaps anything it left running.

@@ -38,18 +38,28 @@ def has_room(free: Sequence[float], cpus: float, memory: float, gpus: float) -> 
 
 
 def first_fit(
-    job: QueuedJob, ordered: Sequence[Node], free: Mapping[str, Free], exclude: str | None = None
+    job: QueuedJob, ordered: Sequence[Node], free: Mapping[str, Free], exclude: str | None = None,
+    prefer: str | None = None,
 ) -> Node | None:
-    """The first node of ``ordered`` at the job's site with room for it now, if any."""
+    """The first node of ``ordered`` at the job's site with room for it now, if any; the
+    node named ``prefer`` first when it is one of them."""
+    if prefer is not None:
+        for node in ordered:
+            if node.name == prefer:
+                if _fits(job, node, free, exclude):
+                    return node
+                break
     for node in ordered:
-        if job.site is not None and node.site != job.site:
-            continue
-        if node.name == exclude:
-            continue
-        room = free.get(node.name)
-        if room is not None and has_room(room, job.cpus, job.memory, job.gpus):
+        if _fits(job, node, free, exclude):
             return node
     return None
+
+
+def _fits(job: QueuedJob, node: Node, free: Mapping[str, Free], exclude: str | None) -> bool:
+    if (job.site is not None and node.site != job.site) or node.name == exclude:
+        return False
+    room = free.get(node.name)
+    return room is not None and has_room(room, job.cpus, job.memory, job.gpus)
 
 
 def place(

@@ -27,7 +27,7 @@ start back, and its age keeps counting.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import standings as _standings
@@ -85,6 +85,7 @@ class Scheduler:
         self._newcomer_cpus = 0.0
         self._version = 0
         self._snapshot: _standings.Snapshot | None = None
+        self._affinity: Callable[[str], str | None] | None = None
 
     # ----------------------------------------------------------------- reading state
 
@@ -119,6 +120,11 @@ class Scheduler:
         """Replace the pool's capacity; jobs running on vanished nodes stay tracked."""
         self._nodes.set_nodes(nodes, sites)
         self._version += 1
+
+    def set_affinity(self, preferred: Callable[[str], str | None]) -> None:
+        """``preferred(job_id)`` names a node to try first for that job when it has room (the
+        one that ran its notebook's previous cell): a preference only, never a wait."""
+        self._affinity = preferred
 
     def set_account(self, account: AccountState, usage_at: float) -> None:
         """Create or update an account; ``usage`` counts as recorded at ``usage_at``."""
@@ -196,7 +202,8 @@ class Scheduler:
                 break
             queue = entry[4]
             job = self._queued[entry[2]]
-            fitting = node = first_fit(job, nodes.open, nodes.free)
+            prefer = self._affinity(job.id) if self._affinity is not None else None
+            fitting = node = first_fit(job, nodes.open, nodes.free, prefer=prefer)
             if node is not None and blocked_job is not None:
                 if reservation is None:
                     reservation = nodes.reserve(blocked_job, now)

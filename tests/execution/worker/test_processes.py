@@ -12,7 +12,7 @@ import psutil
 from jupyter_fairshare import wire
 from jupyter_fairshare.execution.job import child
 from jupyter_fairshare.execution.worker import processes, run_job
-from jupyter_fairshare.wire import CallTask, CellTask
+from jupyter_fairshare.wire import CallTask, CellTask, GraphTask
 from tests.conftest import eventually
 
 LIMITS = {"cpus": 1.0, "memory": 2 * 2**30, "wall_seconds": None}
@@ -124,3 +124,52 @@ def test_a_job_given_more_than_one_cpu_ends_its_process_so_the_next_gets_one_thr
     wide = wire.loads(run(CallTask(blas_threads), cpus=2.0)["result"]).value
     narrow = wire.loads(run(CallTask(blas_threads))["result"]).value
     assert wide[1] == [2] and narrow[1] == [1] and narrow[0] != wide[0]
+
+
+def test_the_zygote_imports_numpy_pandas_and_sklearn_ahead_of_jobs():
+    def loaded():
+        import sys
+
+        return sorted(name for name in ("numpy", "pandas", "sklearn") if name in sys.modules)
+
+    assert wire.loads(run(CallTask(loaded))["result"]).value == ["numpy", "pandas", "sklearn"]
+
+
+def test_a_job_that_imports_a_heavy_library_keeps_its_process_for_the_accounts_next_job():
+    processes.configure(())  # the job itself imports pandas and scikit-learn, as without preload
+    try:
+        imported = value_of("import os, pandas, sklearn.linear_model\n"
+                            "pandas.DataFrame({'k': [1, 2, 1]}).groupby('k').size()\nos.getpid()")
+        assert pid_of() == imported
+        # A module imported is not a licence to hoard: growth the same job leaves in state still counts.
+        grown = value_of(f"import os, json\nos.hoard = b'x' * {2 * child.KEEP_GROWTH}\nos.getpid()")
+        assert pid_of() != grown
+    finally:
+        processes.configure(processes.PRELOAD)
+
+
+def test_graph_jobs_and_cells_that_compute_with_dask_keep_their_process():
+    from operator import add
+
+    graph = wire.loads(run(GraphTask({"a": 1, "b": (add, "a", "a"), "pid": (os.getpid,)}, ["b", "pid"]))["result"])
+    assert graph.value[0] == 2
+    assert pid_of() == graph.value[1]
+    computed = value_of("import os, dask.array as da\n"
+                        "assert da.ones(100, chunks=10).sum().compute() == 100\nos.getpid()")
+    assert pid_of() == computed
+
+
+def test_a_notebooks_next_cell_gets_the_process_that_ran_its_previous_cell_among_the_accounts_kept_ones():
+    def cell(source, notebook):
+        limits = {**LIMITS, "account_key": "alice", "notebook_key": notebook}
+        return wire.loads(run_job("job", 1, wire.dumps(CellTask(source)), limits, emit=[].append)["result"]).value
+
+    seeded = cell("import os, random\nrandom.seed(7)\nos.getpid()", "nb-a")
+    other = cell("import os\nos.getpid()", "nb-b")
+    assert other != seeded  # the account's kept process belongs to nb-a; nb-b gets one of its own
+    for _ in range(3):
+        assert cell("import os\nos.getpid()", "nb-b") == other  # nb-b's cells in between
+        assert pid_of("alice") in (seeded, other)  # a job of no notebook may take either
+        assert pid_of("bob") not in (seeded, other)
+        assert cell("import os, random\nos.getpid()", "nb-a") == seeded
+    assert cell("import random\nrandom.random()", "nb-a") == __import__("random").Random(7).random()

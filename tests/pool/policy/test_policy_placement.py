@@ -48,3 +48,14 @@ def test_fits_somewhere_looks_at_capacity_not_free_room():
     assert fits_somewhere(job(cpus=8, gpus=1), NODES)
     assert not fits_somewhere(job(cpus=8, gpus=2), NODES)
     assert not fits_somewhere(job(cpus=8, site="cheap"), NODES)
+
+
+def test_first_fit_tries_the_preferred_node_first_and_falls_back_to_the_order():
+    from jupyter_fairshare.pool.policy.placement import first_fit, order_nodes
+
+    ordered = order_nodes(NODES, SITES)
+    free = full_free()
+    assert first_fit(job(), ordered, free, prefer="a").name == "a"
+    free["a"] = (0.0, 32 * GB, 0)
+    assert first_fit(job(), ordered, free, prefer="a").name == "c"
+    assert first_fit(job(), ordered, full_free(), prefer="gone").name == "c"

@@ -169,3 +169,23 @@ def test_sizes_set_aside_in_one_decision_come_back_in_the_next():
     assert [s.job for s in sched.decide(160.0)] == ["big-long"]
     sched.finished("big-long", 2400.0, 760.0)
     assert [s.job for s in sched.decide(760.0)] == ["long"]
+
+
+def test_a_job_starts_on_the_node_its_affinity_names_when_it_has_room_and_elsewhere_rather_than_wait():
+    nodes = [Node("first", "s", 1, 8 * GB, 0), Node("second", "s", 1, 8 * GB, 0)]
+    sched = make(nodes)
+    sched.set_affinity(lambda job_id: "second" if job_id.startswith("cell") else None)
+    sched.enqueue(q("cell-1", "a", t=0.0))
+    assert [(s.job, s.node) for s in sched.decide(1.0)] == [("cell-1", "second")]  # not the first in order
+    sched.enqueue(q("cell-2", "a", t=2.0))
+    assert [(s.job, s.node) for s in sched.decide(3.0)] == [("cell-2", "first")]  # "second" is busy: no wait
+    sched.enqueue(q("other", "b", t=4.0))
+    assert sched.decide(5.0) == []  # both nodes are busy; an unknown preference changes nothing
+
+
+def test_an_affinity_for_a_node_at_another_site_than_the_job_asks_for_is_ignored():
+    nodes = [Node("grey", "s", 1, 8 * GB, 0), Node("green", "t", 1, 8 * GB, 0)]
+    sched = make(nodes)
+    sched.set_affinity(lambda job_id: "green")
+    sched.enqueue(q("j", "a", site="s"))
+    assert [s.node for s in sched.decide(1.0)] == ["grey"]
