@@ -82,6 +82,7 @@ class Limits(TypedDict, total=False):
     wall_seconds: float
     wall_reason: str  # StopReason.TIME or StopReason.MAX_COST
     account_key: str  # opaque: a job process is kept only for the same key's next job
+    notebook_key: str  # opaque: a kept process is preferred for the same account and notebook
     payload_path: str  # a spool file on the worker's host, mapped instead of sent
 
 

@@ -71,7 +71,7 @@ class Pool:
         """Recover the store's jobs, empty the spool of half-received payloads, start running jobs."""
         await asyncio.to_thread(self.recover)
         await asyncio.to_thread(spoolfiles.empty, self.book.spool)
-        self.dispatcher = Dispatcher(client, self.default_site, self.billing.sites.keys())
+        self.dispatcher = Dispatcher(client, self.default_site, self.billing.sites.keys(), preload=self.config.preload)
         self.runner = Runner(self.book, self.dispatcher, functools.partial(job_store.payload, self.engine),
                              self.views.refresh_standings)
         await self.runner.start()

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from ..protocol import EventType, JobState, Limits, Report, StopReason
 from .dispatcher import Dispatcher, WorkerError, WorkerLost, on_this_host
@@ -196,7 +196,7 @@ class Runner:
         limits: Limits = {"cpus": job.cpus, "memory": job.memory, "wall_seconds": wall_seconds,
                           "wall_reason": wall_reason.value, "account_key": self.dispatcher.account_key(job.account)}
         if job.notebook is not None:  # the worker keeps a process per account and notebook
-            cast(dict[str, Any], limits)["notebook_key"] = self.dispatcher.notebook_key(job.account, job.notebook)
+            limits["notebook_key"] = self.dispatcher.notebook_key(job.account, job.notebook)
         if isinstance(stored, Path):
             if on_this_host(start.node):  # the job process maps the spool file itself
                 limits["payload_path"] = str(stored)
