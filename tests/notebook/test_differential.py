@@ -48,9 +48,9 @@ def test_the_comparison_sees_a_difference_a_remote_cell_would_cause():
     def run(x: str, noise: str) -> list:
         return [cell(0, "x = ...", {"stdout": noise, "var x": x, "error": None})]
 
-    same = differential.compare("n", run("1", "a"), run("1", "b"), run("1", "c"), {})
+    same = differential.compare("n", [run("1", "a"), run("1", "a"), run("1", "b")], run("1", "c"), {})
     assert (same.identical, same.masked_parts) == (1, 1)
-    changed = differential.compare("n", run("1", "a"), run("1", "a"), run("2", "a"), {})
+    changed = differential.compare("n", [run("1", "a"), run("1", "a")], run("2", "a"), {})
     assert changed.identical == 0 and changed.differences[0]["parts"] == {"var x": {"local": "1", "remote": "2"}}
 
 
