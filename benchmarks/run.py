@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/run.py [--only NAME ...] [--quick] [--no-write]
 
-NAME is one of: submit, scheduling, roundtrip, fairness, cell. Each part is a module
+NAME is one of: submit, scheduling, roundtrip, fairness, cell, sidebar, notebooks. Each part is a module
 ``benchmarks/bench_<name>.py`` with ``run(quick) -> list[dict]`` (rows made by
 ``_common.row``). The table is printed and, unless --no-write or --only is given,
 docs/benchmarks.md is rewritten with it and a description of the machine.
@@ -32,6 +32,7 @@ PARTS = {
     "fairness": "bench_fairness",
     "cell": "bench_cell",
     "sidebar": "bench_sidebar",
+    "notebooks": "bench_notebooks",
 }
 
 
