@@ -35,7 +35,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.headers: dict[str, str] = {}
-        self.body: list[bytes] = []
+        self.body = bytearray()  # mutable, so a result unpickled over it is writable (see Response)
         self.done = False
         self.keep = False
         self.parser = httptools.HttpResponseParser(self)
@@ -47,7 +47,7 @@ class _Reader:
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+        self.body += body
 
     def on_message_complete(self) -> None:
         self.done = True
@@ -155,5 +155,5 @@ def _round_trip(sock: socket.socket, head: bytes, body: bytes) -> tuple[Response
             raise Closed()
         received = True
         parser.feed_data(data)
-    answer = Response(parser.get_status_code(), reader.headers, b"".join(reader.body))
+    answer = Response(parser.get_status_code(), reader.headers, reader.body)
     return answer, reader.keep

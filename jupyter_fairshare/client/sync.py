@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from .base import API, HEALTH_TIMEOUT, BaseClient, json_list, json_object
+from .base import API, HEALTH_TIMEOUT, BaseClient, blob, json_list, json_object
 from .sse import Event, iter_events
 from .transport import HTTPXTransport, Request, Response, Transport, TransportError, TransportTimeout
 
@@ -77,9 +77,9 @@ class Client(BaseClient):
         """This account's jobs, newest first."""
         return json_list(self._send(self._jobs(state, limit)), "jobs")
 
-    def result(self, job_id: str) -> bytes:
-        """The result blob of a finished job."""
-        return self._send(self._get(f"/jobs/{job_id}/result")).content
+    def result(self, job_id: str) -> bytearray:
+        """The result blob of a finished job, in mutable memory (see :class:`~.transport.Response`)."""
+        return blob(self._send(self._get(f"/jobs/{job_id}/result")))
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel the job; returns it, now cancelled."""

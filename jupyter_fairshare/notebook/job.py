@@ -184,7 +184,7 @@ class Job:
             _raise_for_final(self.id, self.info)
             inline = (self.info.get("inline") or {}).get("result")
             if inline is not None:  # a short job's result came with its answer or its final event
-                self._outcome = _load_outcome(self.id, base64.b64decode(inline))
+                self._outcome = _load_outcome(self.id, bytearray(base64.b64decode(inline)))
             else:
                 try:
                     blob = self.pool.client.result(self.id)
@@ -220,7 +220,7 @@ class Job:
                 _raise_for_final(self.id, self.info)
                 inline = (self.info.get("inline") or {}).get("result")
                 try:
-                    blob = base64.b64decode(inline) if inline is not None else await client.result(self.id)
+                    blob = bytearray(base64.b64decode(inline)) if inline is not None else await client.result(self.id)
                 except errors.BadRequest as exc:
                     raise _failed(self.id, self.info) from exc
                 self._outcome = _load_outcome(self.id, blob)
@@ -255,9 +255,10 @@ def _failed(job_id: str, info: dict[str, Any]) -> errors.JobFailed:
     )
 
 
-def _load_outcome(job_id: str, blob: bytes) -> wire.Outcome:
+def _load_outcome(job_id: str, blob: bytearray) -> wire.Outcome:
+    """Unpickle over mutable memory, so returned arrays are writable views into ``blob``, not copies."""
     try:
-        outcome = wire.loads(blob)
+        outcome = wire.loads(memoryview(blob))
     except Exception as exc:  # unpickling raises anything the result's classes raise
         raise errors.VersionMismatch(
             f"The result of job {job_id} cannot be unpacked in this kernel ({type(exc).__name__}: {exc}); "

@@ -104,3 +104,47 @@ async def test_awaiting_a_cancelled_job_raises_job_cancelled(pool):
 async def test_awaiting_a_job_raises_its_remote_exception(pool):
     with pytest.raises(TypeError):
         await pool.submit(add, 1, "x")
+
+
+def _arrays(n):
+    import numpy as np
+
+    return np.arange(n, dtype=np.float64)
+
+
+def _frame(n):
+    import pandas as pd
+
+    return pd.DataFrame({"a": range(n), "b": [float(i) for i in range(n)]})
+
+
+@pytest.mark.parametrize("n", [100, 1_000_000], ids=["inline", "fetched"])
+def test_a_returned_numpy_array_is_writable_like_a_local_one(pool, n):
+    array = pool.submit(_arrays, n).result(timeout=60)
+    assert array.flags.writeable
+    array[0] = 42.0
+    array.sort()
+    assert array[-1] == max(42.0, n - 1)
+
+
+@pytest.mark.parametrize("n", [100, 200_000], ids=["inline", "fetched"])
+def test_a_returned_dataframe_can_be_changed_in_place(pool, n):
+    frame = pool.submit(_frame, n).result(timeout=60)
+    local = _frame(n)
+    frame.loc[0, "b"] = -1.0
+    frame.iloc[1, 0] = 7
+    frame.sort_values("b", inplace=True)
+    assert frame["b"].iloc[0] == -1.0 and frame["a"].iloc[1] == 7
+    def flags(f):
+        return [b.values.flags.writeable for b in f._mgr.blocks]
+
+    assert flags(frame) == flags(local)
+
+
+def test_a_result_over_httpx_is_writable_too(pool):
+    from jupyter_fairshare.client.transport import HTTPXTransport
+
+    pool.client._transport = HTTPXTransport(pool.client.url + "/api/v1")
+    array = pool.submit(_arrays, 1_000_000).result(timeout=60)
+    array[0] = 1.0
+    assert array.flags.writeable
