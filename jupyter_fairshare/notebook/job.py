@@ -9,14 +9,16 @@ drives (:mod:`.widgets`) only draw.
 from __future__ import annotations
 
 import base64
+import queue
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, Protocol
 
 from .. import wire
-from ..client import AsyncClient, Client, Event, errors
+from ..client import AsyncClient, Client, Event, errors, transport
 from ..protocol import FINAL_STATES, EventType, JobState, StopReason
 from . import widgets
 from .folding import fold
@@ -164,21 +166,61 @@ class Job:
             view.close(self.info)
 
     def wait(self, timeout: float | None = None) -> Job:
-        """Block until the job ends; ``timeout`` raises :class:`TimeoutError`."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """Block until the job ends; ``timeout`` raises :class:`TimeoutError` when it passes.
+
+        With a timeout the stream is read in a thread and the wait is on a queue: the pool's
+        stream sends a keep-alive comment every 15 s of silence, which resets a socket's read
+        timeout without ever being an event, so a read timeout alone cannot bound the wait.
+        """
+        if timeout is None:
+            while not self.done():
+                for _ in self.events():
+                    pass
+            return self
+        deadline = time.monotonic() + timeout
         while not self.done():
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError(f"Job {self.id} is still {self.info.get('state')} after {timeout} s.")
-            for _ in self.events(timeout=remaining):
-                if deadline is not None and time.monotonic() > deadline and not self.done():
-                    raise TimeoutError(f"Job {self.id} is still {self.info.get('state')} after {timeout} s.")
+            news: queue.Queue[Event | BaseException | None] = queue.Queue()
+            stop = threading.Event()
+            threading.Thread(target=self._pump, args=(news, stop), daemon=True,
+                             name=f"fairshare-wait-{self.id}").start()
+            try:
+                while (item := self._next(news, deadline, timeout)) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    self._seen(item)
+            finally:
+                stop.set()
+        if self.info.get("finished_at") is None:  # a final event from an older pool lacks the times
+            self.info = self.pool.client.job(self.id)
         return self
+
+    def _pump(self, news: queue.Queue[Event | BaseException | None], stop: threading.Event) -> None:
+        """Put the job's events on ``news`` until its final one, then None; a failure goes on it too."""
+        try:
+            for event in self.pool.client.events(self.id, last_event_id=self._last_event):
+                if stop.is_set():
+                    return
+                news.put(event)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            news.put(exc)
+        news.put(None)
+
+    def _next(self, news: queue.Queue[Event | BaseException | None], deadline: float,
+              timeout: float) -> Event | BaseException | None:
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                return news.get_nowait()
+            return news.get(timeout=remaining)
+        except queue.Empty:
+            raise TimeoutError(f"Job {self.id} is still {self.info.get('state')} after {timeout} s; "
+                               "it goes on on the pool, so wait for it again later.") from None
 
     # -- the result ------------------------------------------------------------------
 
     def outcome(self, timeout: float | None = None) -> wire.Outcome:
         """Wait, then fetch and unpack the result; raises if the job ended without one."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         self.wait(timeout)
         if self._outcome is None:
             _raise_for_final(self.id, self.info)
@@ -187,7 +229,8 @@ class Job:
                 self._outcome = _load_outcome(self.id, bytearray(base64.b64decode(inline)))
             else:
                 try:
-                    blob = self.pool.client.result(self.id)
+                    left = transport.READ_TIMEOUT if deadline is None else max(deadline - time.monotonic(), 0.01)
+                    blob = self.pool.client.result(self.id, timeout=left)
                 except errors.BadRequest as exc:
                     # Failed with no result blob: killed for memory or time, or the worker gave up.
                     raise _failed(self.id, self.info) from exc

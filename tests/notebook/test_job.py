@@ -148,3 +148,26 @@ def test_a_result_over_httpx_is_writable_too(pool):
     array = pool.submit(_arrays, 1_000_000).result(timeout=60)
     array[0] = 1.0
     assert array.flags.writeable
+
+
+def test_result_with_a_timeout_gives_up_on_time_while_the_pool_only_sends_keep_alives(pool, pool_server):
+    """A queued job gets no event while it waits, but the pool's stream sends a keep-alive
+    comment every 15 s; the wait must still end at its timeout, not when the job ends."""
+    _fill(pool_server, 30)
+    job = pool.submit(add, 1)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match=f"Job {job.id} is still"):
+        job.result(timeout=17)
+    waited = time.monotonic() - started
+    job.cancel()
+    assert 17 <= waited < 18.5 and not job.info["state"] == "done"
+
+
+def test_result_with_a_short_timeout_on_a_queued_job_raises_at_once(pool, pool_server):
+    _fill(pool_server, 3)
+    job = pool.submit(add, 1)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        job.result(timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    assert job.result(timeout=60) == 1
