@@ -44,6 +44,9 @@ class Job:
         self.info = dict(info)
         self._last_event: str | None = None
         self._outcome: wire.Outcome | None = None
+        self._output: list[dict[str, Any]] = []  # the output chunks seen on the job's stream, in order
+        self._from_start = False  # whether that stream was read from the job's first event
+        self._shown = 0  # how many of the chunks result() has shown
 
     def __repr__(self) -> str:
         state = self.info.get("state")
@@ -112,6 +115,8 @@ class Job:
     def _seen(self, event: Event) -> None:
         """Fold an event in and warn of a lost worker: the one thing a follower must hear."""
         self.apply(event)
+        if event.type == EventType.OUTPUT:
+            self._output.append(event.data)
         if event.type == EventType.REQUEUED:
             warnings.warn(_worker_lost(self.id, event.data.get("reason")), stacklevel=3)
 
@@ -126,6 +131,7 @@ class Job:
         if self.done() and self._last_event is not None:
             return
         known_final = self.done()
+        self._from_start = self._from_start or self._last_event is None
         for event in self.pool.client.events(self.id, last_event_id=self._last_event, timeout=timeout):
             self._seen(event)
             yield event
@@ -181,6 +187,7 @@ class Job:
         while not self.done():
             news: queue.Queue[Event | BaseException | None] = queue.Queue()
             stop = threading.Event()
+            self._from_start = self._from_start or self._last_event is None
             threading.Thread(target=self._pump, args=(news, stop), daemon=True,
                              name=f"fairshare-wait-{self.id}").start()
             try:
@@ -238,8 +245,31 @@ class Job:
         return self._outcome
 
     def result(self, timeout: float | None = None) -> Any:
-        """The return value; the remote exception (remote traceback as its cause) if it raised."""
-        return unwrap(self.outcome(timeout), self.id)
+        """The return value; the remote exception (remote traceback as its cause) if it raised.
+
+        What the job printed is shown first on this process's stdout and stderr, once, as a
+        cell's prints are: a function sent to the pool should tell its caller what it tells
+        when run here.
+        """
+        outcome = self.outcome(timeout)
+        self._show_output()
+        return unwrap(outcome, self.id)
+
+    def _show_output(self) -> None:
+        if not self._from_start and "output" not in (self.info.get("inline") or {}):
+            # The job was seen ending without its stream: read its output once.
+            self._output = [e.data for e in self.pool.client.events(self.id) if e.type == EventType.OUTPUT]
+            self._from_start = True
+        self._print_new()
+
+    def _print_new(self) -> None:
+        inline = (self.info.get("inline") or {}).get("output")
+        chunks = inline if inline is not None else self._output
+        for chunk in chunks[self._shown:]:
+            stream = sys.stderr if chunk.get("stream") == "stderr" else sys.stdout
+            stream.write(chunk.get("text", ""))
+            stream.flush()
+        self._shown = len(chunks)
 
     def cancel(self) -> bool:
         """Ask the pool to cancel the job; True if it ended cancelled."""
@@ -255,6 +285,7 @@ class Job:
         # opened it, and the sync client's may be in use by a blocking cell meanwhile.
         async with AsyncClient(self.pool.client.url, self.pool.client.token) as client:
             if not self.done():
+                self._from_start = self._from_start or self._last_event is None
                 async for event in client.events(self.id, last_event_id=self._last_event):
                     self._seen(event)
                 if self.info.get("finished_at") is None:  # a final event from an older pool lacks the times
@@ -267,6 +298,10 @@ class Job:
                 except errors.BadRequest as exc:
                     raise _failed(self.id, self.info) from exc
                 self._outcome = _load_outcome(self.id, blob)
+            if not self._from_start and "output" not in (self.info.get("inline") or {}):
+                self._output = [e.data async for e in client.events(self.id) if e.type == EventType.OUTPUT]
+                self._from_start = True
+        self._print_new()
         return unwrap(self._outcome, self.id)
 
 

@@ -62,3 +62,14 @@ def test_pool_compute_and_as_default_run_collections_on_the_pool(pool):
     with pool.as_default():
         assert bag.max().compute() == 18
     assert [j["kind"] for j in pool.client.jobs()] == ["graph"] * 3
+
+
+def _noisy(v):
+    print("chunk", v)
+    return v
+
+
+def test_pool_compute_shows_what_the_graphs_tasks_print(pool, capsys):
+    values = dask.delayed(sum)([dask.delayed(_noisy)(v) for v in range(3)])
+    assert pool.compute(values) == 3
+    assert sorted(capsys.readouterr().out.splitlines()) == ["chunk 0", "chunk 1", "chunk 2"]

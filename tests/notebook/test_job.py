@@ -171,3 +171,28 @@ def test_result_with_a_short_timeout_on_a_queued_job_raises_at_once(pool, pool_s
         job.result(timeout=0.5)
     assert time.monotonic() - started < 1.5
     assert job.result(timeout=60) == 1
+
+
+def _chatty(x):
+    import sys
+
+    print("working on", x)
+    print("careful", file=sys.stderr)
+    return x + 1
+
+
+def test_result_shows_the_jobs_prints_on_the_callers_streams_once(pool, capsys):
+    job = pool.submit(_chatty, 1)
+    assert job.result(timeout=60) == 2
+    assert job.result(timeout=60) == 2
+    shown = capsys.readouterr()
+    assert shown.out == "working on 1\n" and shown.err == "careful\n"
+
+
+def test_result_of_a_job_seen_ended_without_its_stream_still_shows_its_prints(pool, capsys):
+    job = pool.submit(_chatty, 2)
+    while not job.done():
+        job.refresh()
+        time.sleep(0.05)
+    assert job.result(timeout=60) == 3
+    assert capsys.readouterr().out == "working on 2\n"
