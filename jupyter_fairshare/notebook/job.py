@@ -23,7 +23,7 @@ from ..protocol import FINAL_STATES, EventType, JobState, StopReason
 from . import widgets
 from .folding import fold
 
-__all__ = ["Job", "remote_exception", "unwrap"]
+__all__ = ["Job", "reissue", "remote_exception", "unwrap"]
 
 
 class HasClient(Protocol):
@@ -253,6 +253,7 @@ class Job:
         """
         outcome = self.outcome(timeout)
         self._show_output()
+        reissue(outcome)
         return unwrap(outcome, self.id)
 
     def _show_output(self) -> None:
@@ -302,6 +303,7 @@ class Job:
                 self._output = [e.data async for e in client.events(self.id) if e.type == EventType.OUTPUT]
                 self._from_start = True
         self._print_new()
+        reissue(self._outcome)
         return unwrap(self._outcome, self.id)
 
 
@@ -358,6 +360,17 @@ def remote_exception(outcome: wire.Outcome, job_id: str) -> BaseException:
         return errors.RemoteError(outcome.error_type, outcome.error_message, outcome.traceback)
     exc.__cause__ = errors.RemoteTraceback(f"\nRemote traceback (job {job_id}):\n{text}")
     return exc
+
+
+def reissue(outcome: wire.Outcome) -> None:
+    """Issue the job's warnings here, as the remote code issued them, so the caller's filters,
+    ``pytest.warns`` and ``warnings.catch_warnings`` see them as from a local run."""
+    for caught in getattr(outcome, "warnings", None) or ():  # an older worker's outcome has none
+        category = caught.get("category")
+        if not (isinstance(category, type) and issubclass(category, Warning)):
+            category = UserWarning
+        warnings.warn_explicit(str(caught.get("message", "")), category,
+                               str(caught.get("filename", "<remote>")), int(caught.get("lineno") or 0))
 
 
 def unwrap(outcome: wire.Outcome, job_id: str) -> Any:

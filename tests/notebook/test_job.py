@@ -196,3 +196,17 @@ def test_result_of_a_job_seen_ended_without_its_stream_still_shows_its_prints(po
         time.sleep(0.05)
     assert job.result(timeout=60) == 3
     assert capsys.readouterr().out == "working on 2\n"
+
+
+def _deprecated(x):
+    import warnings
+
+    warnings.warn("use something else", FutureWarning, stacklevel=1)
+    return x
+
+
+@pytest.mark.xfail(strict=True, reason="the job side must record a call's and a graph's warnings into "
+                   "Outcome.warnings (execution/job/tasks.py run_task); until then they reach only stderr")
+def test_a_warning_a_submitted_call_issues_is_issued_again_in_the_caller(pool):
+    with pytest.warns(FutureWarning, match="use something else"):
+        assert pool.submit(_deprecated, 5).result(timeout=60) == 5
