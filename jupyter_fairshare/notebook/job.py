@@ -22,6 +22,7 @@ from ..client import AsyncClient, Client, Event, errors, transport
 from ..protocol import FINAL_STATES, EventType, JobState, StopReason
 from . import widgets
 from .folding import fold
+from .outcomes import load_outcome, reissue, remote_exception, unwrap
 
 __all__ = ["Job", "reissue", "remote_exception", "unwrap"]
 
@@ -233,7 +234,7 @@ class Job:
             _raise_for_final(self.id, self.info)
             inline = (self.info.get("inline") or {}).get("result")
             if inline is not None:  # a short job's result came with its answer or its final event
-                self._outcome = _load_outcome(self.id, bytearray(base64.b64decode(inline)))
+                self._outcome = load_outcome(self.id, bytearray(base64.b64decode(inline)))
             else:
                 try:
                     left = transport.READ_TIMEOUT if deadline is None else max(deadline - time.monotonic(), 0.01)
@@ -241,7 +242,7 @@ class Job:
                 except errors.BadRequest as exc:
                     # Failed with no result blob: killed for memory or time, or the worker gave up.
                     raise _failed(self.id, self.info) from exc
-                self._outcome = _load_outcome(self.id, blob)
+                self._outcome = load_outcome(self.id, blob)
         return self._outcome
 
     def result(self, timeout: float | None = None) -> Any:
@@ -298,7 +299,7 @@ class Job:
                     blob = bytearray(base64.b64decode(inline)) if inline is not None else await client.result(self.id)
                 except errors.BadRequest as exc:
                     raise _failed(self.id, self.info) from exc
-                self._outcome = _load_outcome(self.id, blob)
+                self._outcome = load_outcome(self.id, blob)
             if not self._from_start and "output" not in (self.info.get("inline") or {}):
                 self._output = [e.data async for e in client.events(self.id) if e.type == EventType.OUTPUT]
                 self._from_start = True
@@ -333,48 +334,3 @@ def _failed(job_id: str, info: dict[str, Any]) -> errors.JobFailed:
         info.get("error") or f"Job {job_id} failed ({info.get('reason') or 'no reason given'}) without a result.",
         job_id,
     )
-
-
-def _load_outcome(job_id: str, blob: bytearray) -> wire.Outcome:
-    """Unpickle over mutable memory, so returned arrays are writable views into ``blob``, not copies."""
-    try:
-        outcome = wire.loads(memoryview(blob))
-    except Exception as exc:  # unpickling raises anything the result's classes raise
-        raise errors.VersionMismatch(
-            f"The result of job {job_id} cannot be unpacked in this kernel ({type(exc).__name__}: {exc}); "
-            "install the worker's versions of the packages it uses.",
-            job_id,
-        ) from exc
-    if not isinstance(outcome, wire.Outcome):
-        raise errors.PoolError(f"Job {job_id} returned a {type(outcome).__name__}, not a result; update the worker.")
-    if not outcome.ok and outcome.error_type == "VersionMismatch":
-        raise errors.VersionMismatch(outcome.error_message, job_id)
-    return outcome
-
-
-def remote_exception(outcome: wire.Outcome, job_id: str) -> BaseException:
-    """The exception to raise locally for a failed outcome, carrying the remote traceback."""
-    text = "\n".join(outcome.traceback)
-    exc = outcome.exception
-    if exc is None:
-        return errors.RemoteError(outcome.error_type, outcome.error_message, outcome.traceback)
-    exc.__cause__ = errors.RemoteTraceback(f"\nRemote traceback (job {job_id}):\n{text}")
-    return exc
-
-
-def reissue(outcome: wire.Outcome) -> None:
-    """Issue the job's warnings here, as the remote code issued them, so the caller's filters,
-    ``pytest.warns`` and ``warnings.catch_warnings`` see them as from a local run."""
-    for caught in getattr(outcome, "warnings", None) or ():  # an older worker's outcome has none
-        category = caught.get("category")
-        if not (isinstance(category, type) and issubclass(category, Warning)):
-            category = UserWarning
-        warnings.warn_explicit(str(caught.get("message", "")), category,
-                               str(caught.get("filename", "<remote>")), int(caught.get("lineno") or 0))
-
-
-def unwrap(outcome: wire.Outcome, job_id: str) -> Any:
-    """The outcome's value, or its exception raised."""
-    if outcome.ok:
-        return outcome.value
-    raise remote_exception(outcome, job_id)

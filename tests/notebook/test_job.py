@@ -210,3 +210,37 @@ def _deprecated(x):
 def test_a_warning_a_submitted_call_issues_is_issued_again_in_the_caller(pool):
     with pytest.warns(FutureWarning, match="use something else"):
         assert pool.submit(_deprecated, 5).result(timeout=60) == 5
+
+
+def _package(root, version, core):
+    package = root / "fsverpkg"
+    package.mkdir(exist_ok=True)
+    imports = "from ._core import Thing\n" if core else ""
+    (package / "__init__.py").write_text(f"__version__ = {version!r}\n" + imports)
+    if core:
+        (package / "_core.py").write_text("class Thing:\n    pass\n")
+    elif (package / "_core.py").exists():
+        (package / "_core.py").unlink()
+
+
+def test_a_result_made_with_another_version_of_a_package_names_both_versions(tmp_path, monkeypatch):
+    """NumPy 2 results in a NumPy 1 kernel fail with ModuleNotFoundError: numpy._core; here a
+    package's 2.0 makes the result and its 1.0, without that submodule, unpacks it."""
+    import importlib
+    import sys
+
+    from jupyter_fairshare.notebook.outcomes import load_outcome
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _package(tmp_path, "2.0", core=True)
+    import fsverpkg
+
+    blob = bytearray(wire.dumps(wire.Outcome(ok=True, value=fsverpkg.Thing())))
+    for name in [m for m in sys.modules if m.startswith("fsverpkg")]:
+        monkeypatch.delitem(sys.modules, name)
+    _package(tmp_path, "1.0", core=False)
+    importlib.invalidate_caches()
+    with pytest.raises(errors.VersionMismatch, match=r"fsverpkg 2\.0 on the worker but 1\.0 in this kernel"):
+        load_outcome("j1", blob)
+    for name in [m for m in sys.modules if m.startswith("fsverpkg")]:
+        monkeypatch.delitem(sys.modules, name)
