@@ -15,7 +15,7 @@ from typing import Any
 from .. import wire
 from ..client import errors
 
-__all__ = ["load_outcome", "reissue", "remote_exception", "unwrap"]
+__all__ = ["load_outcome", "reissue", "remote_exception", "unwrap", "version_here"]
 
 
 def load_outcome(job_id: str, blob: bytearray) -> wire.Outcome:
@@ -41,19 +41,20 @@ def _unpack_failure(job_id: str, blob: bytearray, exc: Exception) -> str:
     ours = wire.runtime_versions()
     differ = []
     for name, version in sorted(theirs.items()):
-        here = ours.get(name) or _version_here(name)
+        here = ours.get(name) or version_here(name)
         if here != version:
             differ.append(f"{name} {version} on the worker but {here or 'not installed'} in this kernel")
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         top = exc.name.split(".")[0]
         if top not in theirs:
-            differ.append(f"{top} {_version_here(top) or 'not installed'} in this kernel, another on the worker")
+            differ.append(f"{top} {version_here(top) or 'not installed'} in this kernel, another on the worker")
     versions = "; ".join(differ) if differ else "the worker's packages differ from this kernel's"
     return (f"The result of job {job_id} cannot be unpacked in this kernel ({type(exc).__name__}: {exc}): "
             f"{versions}; install the worker's versions here, or this kernel's on the pool, and run it again.")
 
 
-def _version_here(name: str) -> str | None:
+def version_here(name: str) -> str | None:
+    """This kernel's version of package ``name``: its ``__version__`` if loaded, else its installed one."""
     module = sys.modules.get(name)
     version = getattr(module, "__version__", None)
     if isinstance(version, str):

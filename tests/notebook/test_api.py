@@ -166,3 +166,23 @@ def test_the_package_depends_on_everything_the_demo_notebooks_import():
     if "dask.dataframe" in imported:
         needed |= {"pandas", "pyarrow"}
     assert needed - declared == set()
+
+
+def test_a_cell_that_imports_a_package_the_worker_lacks_is_told_its_kernel_version(pool, tmp_path, monkeypatch,
+                                                                                   capsys):
+    """The payload's header names the packages a cell imports (from its AST), not only its
+    inputs' packages, so the worker can name both sides of a version difference."""
+    import sys
+
+    from jupyter_fairshare import wire
+
+    (tmp_path / "fskernelonly").mkdir()
+    (tmp_path / "fskernelonly" / "__init__.py").write_text("__version__ = '3.1'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fskernelonly  # noqa: F401 - the kernel has it; the pool's workers do not
+
+    job = pool.submit_task(wire.CellTask("import fskernelonly\nfskernelonly.__version__"), name="imports")
+    with pytest.raises(ModuleNotFoundError):
+        job.result(timeout=60)
+    assert "module fskernelonly 3.1 is used by this job but is not installed on the worker" in capsys.readouterr().err
+    monkeypatch.delitem(sys.modules, "fskernelonly")
