@@ -9,6 +9,7 @@ drives (:mod:`.widgets`) only draw.
 from __future__ import annotations
 
 import base64
+import contextlib
 import queue
 import sys
 import threading
@@ -259,8 +260,10 @@ class Job:
 
     def _show_output(self) -> None:
         if not self._from_start and "output" not in (self.info.get("inline") or {}):
-            # The job was seen ending without its stream: read its output once.
-            self._output = [e.data for e in self.pool.client.events(self.id) if e.type == EventType.OUTPUT]
+            # The job was seen ending without its stream: read its output once. A pool that no
+            # longer keeps the job's events has no output to show, which must not cost the result.
+            with contextlib.suppress(errors.FairshareError):
+                self._output = [e.data for e in self.pool.client.events(self.id) if e.type == EventType.OUTPUT]
             self._from_start = True
         self._print_new()
 
@@ -301,7 +304,8 @@ class Job:
                     raise _failed(self.id, self.info) from exc
                 self._outcome = load_outcome(self.id, blob)
             if not self._from_start and "output" not in (self.info.get("inline") or {}):
-                self._output = [e.data async for e in client.events(self.id) if e.type == EventType.OUTPUT]
+                with contextlib.suppress(errors.FairshareError):
+                    self._output = [e.data async for e in client.events(self.id) if e.type == EventType.OUTPUT]
                 self._from_start = True
         self._print_new()
         reissue(self._outcome)

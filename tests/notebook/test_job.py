@@ -244,3 +244,9 @@ def test_a_result_made_with_another_version_of_a_package_names_both_versions(tmp
         load_outcome("j1", blob)
     for name in [m for m in sys.modules if m.startswith("fsverpkg")]:
         monkeypatch.delitem(sys.modules, name)
+
+
+async def test_awaiting_a_job_shows_its_prints(pool, capsys):
+    job = pool.submit(_chatty, 3)
+    assert await job == 4
+    assert capsys.readouterr().out == "working on 3\n"
