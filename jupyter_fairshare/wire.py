@@ -68,8 +68,6 @@ class Outcome:
 
     ``outputs`` holds the names a cell assigned, ``displays`` the rich display bundles
     (``{"data": {mime: ...}, "metadata": {...}}``) in the order the cell produced them.
-    ``warnings`` holds the warnings a call or a graph issued (``category``, ``message``,
-    ``filename``, ``lineno``), which the caller issues again as its own.
     """
 
     ok: bool
@@ -80,6 +78,8 @@ class Outcome:
     error_message: str = ""
     traceback: list[str] = field(default_factory=list)
     exception: BaseException | None = None
+    # The warnings a call or a graph issued (category, message, filename, lineno): the
+    # caller issues them again as its own, under its own filters.
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
