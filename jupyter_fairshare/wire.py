@@ -78,6 +78,9 @@ class Outcome:
     error_message: str = ""
     traceback: list[str] = field(default_factory=list)
     exception: BaseException | None = None
+    # The warnings a call or a graph issued (category, message, filename, lineno): the
+    # caller issues them again as its own, under its own filters.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def referenced_versions(module_names: set[str]) -> dict[str, str]:
@@ -175,13 +178,15 @@ def loads(blob: bytes | memoryview) -> Any:
 
 
 def _modules_of(obj: Any) -> set[str]:
-    """Modules of the callables and values directly inside a task, for version checks."""
+    """Modules of the callables and values directly inside a task or an outcome, for version checks."""
     found: set[str] = set()
     values: list[Any] = []
     if isinstance(obj, CallTask):
         values = [obj.fn, *obj.args, *obj.kwargs.values()]
     elif isinstance(obj, CellTask):
         values = list(obj.inputs.values())
+    elif isinstance(obj, Outcome):
+        values = [obj.value, *obj.outputs.values()]
     for value in values:
         module = getattr(value, "__module__", None) or type(value).__module__
         if module and module not in ("builtins", "__main__"):

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from .base import API, HEALTH_TIMEOUT, BaseClient, json_list, json_object
+from .base import API, HEALTH_TIMEOUT, BaseClient, blob, json_list, json_object
 from .sse import Event, aiter_events
 from .transport import AsyncHTTPXTransport, Request, Response, TransportError, TransportTimeout
 
@@ -55,9 +55,9 @@ class AsyncClient(BaseClient):
         """This account's jobs, newest first."""
         return json_list(await self._send(self._jobs(state, limit)), "jobs")
 
-    async def result(self, job_id: str) -> bytes:
-        """The result blob of a finished job."""
-        return (await self._send(self._get(f"/jobs/{job_id}/result"))).content
+    async def result(self, job_id: str) -> bytearray:
+        """The result blob of a finished job, in mutable memory (see :class:`~.transport.Response`)."""
+        return blob(await self._send(self._get(f"/jobs/{job_id}/result")))
 
     async def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel the job; returns it, now cancelled."""

@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 from . import errors
 from .transport import READ_TIMEOUT, Request, Response, TransportError
 
-__all__ = ["API", "HEALTH_TIMEOUT", "LOOPBACK", "READ_TIMEOUT", "BaseClient", "error_for", "json_list", "json_object"]
+__all__ = [
+    "API", "HEALTH_TIMEOUT", "LOOPBACK", "READ_TIMEOUT", "BaseClient", "blob", "error_for", "json_list", "json_object",
+]
 
 API = "/api/v1"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -96,6 +98,12 @@ def json_list(response: Response, key: str) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise errors.PoolError(f"The pool's answer has no {key!r} list; tell the pool's admin.")
     return items
+
+
+def blob(response: Response) -> bytearray:
+    """The answer's body as mutable memory; the transports already read it so, without a copy."""
+    content = response.content
+    return content if isinstance(content, bytearray) else bytearray(content)
 
 
 def _json(response: Response) -> Any:

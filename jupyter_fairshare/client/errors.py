@@ -56,6 +56,16 @@ class FairshareError(Exception):
 
     code: str | None = None
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython shows this error as ``Name: sentence`` on one line, with no traceback.
+
+        These errors are the user's to act on (a pool to start, a token to fix), and their
+        sentence says how; the frames of the magic, the client and httpx around it would
+        only bury that sentence. ``traceback.print_exc()`` still shows them, for a bug report.
+        """
+        sentence = " ".join(line.strip() for line in str(self).splitlines() if line.strip())
+        return [f"{type(self).__name__}: {sentence}"]
+
 
 class PoolUnreachable(FairshareError):
     """No pool answered at ``url``; the message says how to start one."""

@@ -35,7 +35,7 @@ class _Reader:
 
     def __init__(self) -> None:
         self.headers: dict[str, str] = {}
-        self.body: list[bytes] = []
+        self.body = bytearray()  # mutable, so a result unpickled over it is writable (see Response)
         self.done = False
         self.keep = False
         self.parser = httptools.HttpResponseParser(self)
@@ -47,7 +47,7 @@ class _Reader:
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+        self.body += body
 
     def on_message_complete(self) -> None:
         self.done = True
@@ -98,9 +98,13 @@ class LoopbackTransport(Transport):
     def exchange(self, head: bytes, body: bytes, timeout: float | None) -> Response:
         """Send one request (``head`` ends with its blank line) and read its answer.
 
-        A kept-alive socket the pool has closed meanwhile fails before any answer; the
-        request is then sent once more on a fresh socket (callers only send requests that
-        are safe to repeat). Anything else leaves the socket closed and raises ``OSError``.
+        A kept-alive socket the pool closed while it sat idle can fail anywhere: at ``recv``
+        (EOF), or already at ``sendall`` of a body larger than the socket's buffer
+        (``BrokenPipeError``, ``ConnectionResetError``). Any such failure on a reused socket
+        sends the request once more on a fresh one (callers only send requests that are safe
+        to repeat: a submission carries its client-chosen job id). A timeout is not retried:
+        the pool may be working on the request, and a second wait would double the caller's.
+        Anything else leaves the socket closed and raises ``OSError``.
         """
         sock = self._borrow()
         fresh = sock is None
@@ -111,15 +115,12 @@ class LoopbackTransport(Transport):
             try:
                 sock.settimeout(timeout)
                 answer, keep = _round_trip(sock, head, body)
-            except Closed:
+            except BaseException as exc:  # the answer may still come, so the socket is spoilt
                 sock.close()
-                if fresh:
+                if fresh or not isinstance(exc, OSError) or isinstance(exc, TimeoutError):
                     raise
                 sock, fresh = None, True
                 continue
-            except BaseException:  # a timeout, an interrupt: the answer may still come, so the socket is spoilt
-                sock.close()
-                raise
             if keep:
                 with self._lock:
                     self._idle.append(sock)
@@ -154,5 +155,5 @@ def _round_trip(sock: socket.socket, head: bytes, body: bytes) -> tuple[Response
             raise Closed()
         received = True
         parser.feed_data(data)
-    answer = Response(parser.get_status_code(), reader.headers, b"".join(reader.body))
+    answer = Response(parser.get_status_code(), reader.headers, reader.body)
     return answer, reader.keep

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from .base import API, HEALTH_TIMEOUT, BaseClient, json_list, json_object
+from .base import API, HEALTH_TIMEOUT, READ_TIMEOUT, BaseClient, blob, json_list, json_object
 from .sse import Event, iter_events
 from .transport import HTTPXTransport, Request, Response, Transport, TransportError, TransportTimeout
 
@@ -77,9 +77,20 @@ class Client(BaseClient):
         """This account's jobs, newest first."""
         return json_list(self._send(self._jobs(state, limit)), "jobs")
 
-    def result(self, job_id: str) -> bytes:
-        """The result blob of a finished job."""
-        return self._send(self._get(f"/jobs/{job_id}/result")).content
+    def result(self, job_id: str, timeout: float = READ_TIMEOUT) -> bytearray:
+        """The result blob of a finished job, in mutable memory (see :class:`~.transport.Response`).
+
+        ``timeout`` bounds the wait for the answer; a pool that takes longer raises :class:`TimeoutError`.
+        """
+        request = self._get(f"/jobs/{job_id}/result", timeout=timeout)
+        try:
+            response = self._transport.send(request)
+        except TransportTimeout as exc:
+            raise TimeoutError(f"The result of job {job_id} did not arrive within {timeout:g} s; "
+                               "ask for it again.") from exc
+        except TransportError as exc:
+            raise self._unreachable(exc) from exc
+        return blob(self._checked(request, response))
 
     def cancel(self, job_id: str) -> dict[str, Any]:
         """Cancel the job; returns it, now cancelled."""
@@ -142,7 +153,9 @@ class Client(BaseClient):
     def events(self, job_id: str, last_event_id: str | None = None, timeout: float | None = None) -> Iterator[Event]:
         """The job's events from its first (or after ``last_event_id``); ends after the final one.
 
-        ``timeout`` bounds the wait for each next event; it raises :class:`TimeoutError`.
+        ``timeout`` bounds the wait for each next line, and the pool's keep-alive comments
+        (every 15 s of silence) are lines too: to bound a whole wait, use :meth:`Job.wait
+        <jupyter_fairshare.notebook.job.Job.wait>`. It raises :class:`TimeoutError`.
         """
         with self.open_events(job_id, last_event_id, timeout) as events:
             yield from events

@@ -89,11 +89,16 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A whole answer: its status, lower-cased headers and body."""
+    """A whole answer: its status, lower-cased headers and body.
+
+    A transport reads a whole body into a ``bytearray``: a result blob is unpickled over
+    it with its arrays as views into it (no copy), and over mutable memory those arrays
+    are writable, as the same values made in the kernel would be.
+    """
 
     status: int
     headers: Mapping[str, str]
-    content: bytes
+    content: bytes | bytearray
 
     def json(self) -> Any:
         """The body as JSON (raises ``ValueError`` if it is not)."""
@@ -170,8 +175,22 @@ async def _achunks(payload: bytes) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _response(answer: httpx.Response, content: bytes) -> Response:
+def _response(answer: httpx.Response, content: bytes | bytearray) -> Response:
     return Response(answer.status_code, answer.headers, content)
+
+
+def _whole(chunks: Iterator[bytes]) -> bytearray:
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+    return body
+
+
+async def _awhole(chunks: AsyncIterator[bytes]) -> bytearray:
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+    return body
 
 
 class HTTPXTransport(Transport):
@@ -183,11 +202,11 @@ class HTTPXTransport(Transport):
     def send(self, request: Request) -> Response:
         content = _chunks(request.content) if len(request.content) > UPLOAD_CHUNK else request.content
         try:
-            answer = self._http.request(request.method, request.path, params=request.params or None,
-                                        headers=_headers(request), content=content, timeout=_timeout(request))
+            with self._http.stream(request.method, request.path, params=request.params or None,
+                                   headers=_headers(request), content=content, timeout=_timeout(request)) as answer:
+                return _response(answer, _whole(answer.iter_bytes()))
         except httpx.TransportError as exc:
             raise _failure(exc) from exc
-        return _response(answer, answer.content)
 
     @contextmanager
     def stream(self, request: Request) -> Iterator[Streamed]:
@@ -241,12 +260,12 @@ class AsyncHTTPXTransport(AsyncTransport):
     async def send(self, request: Request) -> Response:
         content = _achunks(request.content) if len(request.content) > UPLOAD_CHUNK else request.content
         try:
-            answer = await self._client().request(request.method, request.path, params=request.params or None,
-                                                  headers=_headers(request), content=content,
-                                                  timeout=_timeout(request))
+            async with self._client().stream(request.method, request.path, params=request.params or None,
+                                             headers=_headers(request), content=content,
+                                             timeout=_timeout(request)) as answer:
+                return _response(answer, await _awhole(answer.aiter_bytes()))
         except httpx.TransportError as exc:
             raise _failure(exc) from exc
-        return _response(answer, answer.content)
 
     @asynccontextmanager
     async def stream(self, request: Request) -> AsyncIterator[AsyncStreamed]:

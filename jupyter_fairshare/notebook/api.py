@@ -7,10 +7,12 @@ blob back into a value, or into the error that says why there is none.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import re
 import socket
+import sys
 import uuid
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
@@ -19,6 +21,7 @@ from .. import spoolfiles, wire
 from ..client import Client, errors
 from ..client.settings import resolve
 from .job import Job
+from .outcomes import version_here
 
 __all__ = ["Job", "Pool", "connect", "parse_duration"]
 
@@ -41,6 +44,47 @@ def parse_duration(value: str | float | int | None) -> float | None:
             f"The duration {value!r} is not understood; write it like 90s, 30m, 2h or 1d."
         )
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _cell_versions(task: wire.CallTask | wire.CellTask | wire.GraphTask) -> dict[str, Any]:
+    """For a cell, the header's versions with those of the packages it imports (from its
+    AST) added, so the worker can name both versions of any it has in another version.
+
+    The payload header otherwise names only the packages of the cell's inputs, and a cell
+    that imports pandas itself would meet the worker's pandas unannounced.
+    """
+    if not isinstance(task, wire.CellTask):
+        return {}
+    imported = _imports(task.source)
+    if not imported:
+        return {}
+    inputs = {getattr(v, "__module__", None) or type(v).__module__ for v in task.inputs.values()}
+    versions = {**wire.referenced_versions({m for m in inputs if m not in ("builtins", "__main__")})}
+    for name in sorted(imported - versions.keys()):
+        version = version_here(name)
+        if version is not None:
+            versions[name] = version
+    return {"versions": {**wire.runtime_versions(), **versions}}
+
+
+def _imports(source: str) -> set[str]:
+    """Top-level packages a cell's source imports (absolute imports only), or none if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        try:
+            from IPython.core.inputtransformer2 import TransformerManager  # a cell with magics
+
+            tree = ast.parse(TransformerManager().transform_cell(source))
+        except (ImportError, SyntaxError):
+            return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names}
 
 
 def connect(url: str | None = None, token: str | None = None) -> Pool:
@@ -124,7 +168,7 @@ class Pool:
         can still cancel the job, and a retried submission cannot run it twice.
         """
         kind = {wire.CallTask: "call", wire.CellTask: "cell", wire.GraphTask: "graph"}[type(task)]
-        head, pieces = wire.frames(task)
+        head, pieces = wire.frames(task, **_cell_versions(task))
         size = wire.size(pieces)
         self._check_size(size)
         meta = {

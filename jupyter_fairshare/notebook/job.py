@@ -9,19 +9,23 @@ drives (:mod:`.widgets`) only draw.
 from __future__ import annotations
 
 import base64
+import contextlib
+import queue
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, Protocol
 
 from .. import wire
-from ..client import AsyncClient, Client, Event, errors
+from ..client import AsyncClient, Client, Event, errors, transport
 from ..protocol import FINAL_STATES, EventType, JobState, StopReason
 from . import widgets
 from .folding import fold
+from .outcomes import load_outcome, reissue, remote_exception, unwrap
 
-__all__ = ["Job", "remote_exception", "unwrap"]
+__all__ = ["Job", "reissue", "remote_exception", "unwrap"]
 
 
 class HasClient(Protocol):
@@ -42,6 +46,9 @@ class Job:
         self.info = dict(info)
         self._last_event: str | None = None
         self._outcome: wire.Outcome | None = None
+        self._output: list[dict[str, Any]] = []  # the output chunks seen on the job's stream, in order
+        self._from_start = False  # whether that stream was read from the job's first event
+        self._shown = 0  # how many of the chunks result() has shown
 
     def __repr__(self) -> str:
         state = self.info.get("state")
@@ -110,6 +117,8 @@ class Job:
     def _seen(self, event: Event) -> None:
         """Fold an event in and warn of a lost worker: the one thing a follower must hear."""
         self.apply(event)
+        if event.type == EventType.OUTPUT:
+            self._output.append(event.data)
         if event.type == EventType.REQUEUED:
             warnings.warn(_worker_lost(self.id, event.data.get("reason")), stacklevel=3)
 
@@ -124,6 +133,7 @@ class Job:
         if self.done() and self._last_event is not None:
             return
         known_final = self.done()
+        self._from_start = self._from_start or self._last_event is None
         for event in self.pool.client.events(self.id, last_event_id=self._last_event, timeout=timeout):
             self._seen(event)
             yield event
@@ -164,39 +174,107 @@ class Job:
             view.close(self.info)
 
     def wait(self, timeout: float | None = None) -> Job:
-        """Block until the job ends; ``timeout`` raises :class:`TimeoutError`."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """Block until the job ends; ``timeout`` raises :class:`TimeoutError` when it passes.
+
+        With a timeout the stream is read in a thread and the wait is on a queue: the pool's
+        stream sends a keep-alive comment every 15 s of silence, which resets a socket's read
+        timeout without ever being an event, so a read timeout alone cannot bound the wait.
+        """
+        if timeout is None:
+            while not self.done():
+                for _ in self.events():
+                    pass
+            return self
+        deadline = time.monotonic() + timeout
         while not self.done():
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise TimeoutError(f"Job {self.id} is still {self.info.get('state')} after {timeout} s.")
-            for _ in self.events(timeout=remaining):
-                if deadline is not None and time.monotonic() > deadline and not self.done():
-                    raise TimeoutError(f"Job {self.id} is still {self.info.get('state')} after {timeout} s.")
+            news: queue.Queue[Event | BaseException | None] = queue.Queue()
+            stop = threading.Event()
+            self._from_start = self._from_start or self._last_event is None
+            threading.Thread(target=self._pump, args=(news, stop), daemon=True,
+                             name=f"fairshare-wait-{self.id}").start()
+            try:
+                while (item := self._next(news, deadline, timeout)) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    self._seen(item)
+            finally:
+                stop.set()
+        if self.info.get("finished_at") is None:  # a final event from an older pool lacks the times
+            self.info = self.pool.client.job(self.id)
         return self
+
+    def _pump(self, news: queue.Queue[Event | BaseException | None], stop: threading.Event) -> None:
+        """Put the job's events on ``news`` until its final one, then None; a failure goes on it too."""
+        try:
+            for event in self.pool.client.events(self.id, last_event_id=self._last_event):
+                if stop.is_set():
+                    return
+                news.put(event)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            news.put(exc)
+        news.put(None)
+
+    def _next(self, news: queue.Queue[Event | BaseException | None], deadline: float,
+              timeout: float) -> Event | BaseException | None:
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                return news.get_nowait()
+            return news.get(timeout=remaining)
+        except queue.Empty:
+            raise TimeoutError(f"Job {self.id} is still {self.info.get('state')} after {timeout} s; "
+                               "it goes on on the pool, so wait for it again later.") from None
 
     # -- the result ------------------------------------------------------------------
 
     def outcome(self, timeout: float | None = None) -> wire.Outcome:
         """Wait, then fetch and unpack the result; raises if the job ended without one."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         self.wait(timeout)
         if self._outcome is None:
             _raise_for_final(self.id, self.info)
             inline = (self.info.get("inline") or {}).get("result")
             if inline is not None:  # a short job's result came with its answer or its final event
-                self._outcome = _load_outcome(self.id, base64.b64decode(inline))
+                self._outcome = load_outcome(self.id, bytearray(base64.b64decode(inline)))
             else:
                 try:
-                    blob = self.pool.client.result(self.id)
+                    left = transport.READ_TIMEOUT if deadline is None else max(deadline - time.monotonic(), 0.01)
+                    blob = self.pool.client.result(self.id, timeout=left)
                 except errors.BadRequest as exc:
                     # Failed with no result blob: killed for memory or time, or the worker gave up.
                     raise _failed(self.id, self.info) from exc
-                self._outcome = _load_outcome(self.id, blob)
+                self._outcome = load_outcome(self.id, blob)
         return self._outcome
 
     def result(self, timeout: float | None = None) -> Any:
-        """The return value; the remote exception (remote traceback as its cause) if it raised."""
-        return unwrap(self.outcome(timeout), self.id)
+        """The return value; the remote exception (remote traceback as its cause) if it raised.
+
+        What the job printed is shown first on this process's stdout and stderr, once, as a
+        cell's prints are: a function sent to the pool should tell its caller what it tells
+        when run here.
+        """
+        outcome = self.outcome(timeout)
+        self._show_output()
+        reissue(outcome)
+        return unwrap(outcome, self.id)
+
+    def _show_output(self) -> None:
+        if not self._from_start and "output" not in (self.info.get("inline") or {}):
+            # The job was seen ending without its stream: read its output once. A pool that no
+            # longer keeps the job's events has no output to show, which must not cost the result.
+            with contextlib.suppress(errors.FairshareError):
+                self._output = [e.data for e in self.pool.client.events(self.id) if e.type == EventType.OUTPUT]
+            self._from_start = True
+        self._print_new()
+
+    def _print_new(self) -> None:
+        inline = (self.info.get("inline") or {}).get("output")
+        chunks = inline if inline is not None else self._output
+        for chunk in chunks[self._shown:]:
+            stream = sys.stderr if chunk.get("stream") == "stderr" else sys.stdout
+            stream.write(chunk.get("text", ""))
+            stream.flush()
+        self._shown = len(chunks)
 
     def cancel(self) -> bool:
         """Ask the pool to cancel the job; True if it ended cancelled."""
@@ -212,6 +290,7 @@ class Job:
         # opened it, and the sync client's may be in use by a blocking cell meanwhile.
         async with AsyncClient(self.pool.client.url, self.pool.client.token) as client:
             if not self.done():
+                self._from_start = self._from_start or self._last_event is None
                 async for event in client.events(self.id, last_event_id=self._last_event):
                     self._seen(event)
                 if self.info.get("finished_at") is None:  # a final event from an older pool lacks the times
@@ -220,10 +299,16 @@ class Job:
                 _raise_for_final(self.id, self.info)
                 inline = (self.info.get("inline") or {}).get("result")
                 try:
-                    blob = base64.b64decode(inline) if inline is not None else await client.result(self.id)
+                    blob = bytearray(base64.b64decode(inline)) if inline is not None else await client.result(self.id)
                 except errors.BadRequest as exc:
                     raise _failed(self.id, self.info) from exc
-                self._outcome = _load_outcome(self.id, blob)
+                self._outcome = load_outcome(self.id, blob)
+            if not self._from_start and "output" not in (self.info.get("inline") or {}):
+                with contextlib.suppress(errors.FairshareError):
+                    self._output = [e.data async for e in client.events(self.id) if e.type == EventType.OUTPUT]
+                self._from_start = True
+        self._print_new()
+        reissue(self._outcome)
         return unwrap(self._outcome, self.id)
 
 
@@ -253,36 +338,3 @@ def _failed(job_id: str, info: dict[str, Any]) -> errors.JobFailed:
         info.get("error") or f"Job {job_id} failed ({info.get('reason') or 'no reason given'}) without a result.",
         job_id,
     )
-
-
-def _load_outcome(job_id: str, blob: bytes) -> wire.Outcome:
-    try:
-        outcome = wire.loads(blob)
-    except Exception as exc:  # unpickling raises anything the result's classes raise
-        raise errors.VersionMismatch(
-            f"The result of job {job_id} cannot be unpacked in this kernel ({type(exc).__name__}: {exc}); "
-            "install the worker's versions of the packages it uses.",
-            job_id,
-        ) from exc
-    if not isinstance(outcome, wire.Outcome):
-        raise errors.PoolError(f"Job {job_id} returned a {type(outcome).__name__}, not a result; update the worker.")
-    if not outcome.ok and outcome.error_type == "VersionMismatch":
-        raise errors.VersionMismatch(outcome.error_message, job_id)
-    return outcome
-
-
-def remote_exception(outcome: wire.Outcome, job_id: str) -> BaseException:
-    """The exception to raise locally for a failed outcome, carrying the remote traceback."""
-    text = "\n".join(outcome.traceback)
-    exc = outcome.exception
-    if exc is None:
-        return errors.RemoteError(outcome.error_type, outcome.error_message, outcome.traceback)
-    exc.__cause__ = errors.RemoteTraceback(f"\nRemote traceback (job {job_id}):\n{text}")
-    return exc
-
-
-def unwrap(outcome: wire.Outcome, job_id: str) -> Any:
-    """The outcome's value, or its exception raised."""
-    if outcome.ok:
-        return outcome.value
-    raise remote_exception(outcome, job_id)

@@ -62,3 +62,23 @@ def test_a_failure_without_a_sentence_names_the_url_and_what_to_do():
 def test_no_pool_at_a_url_names_it_and_how_to_start_one():
     message = str(errors.PoolUnreachable("http://127.0.0.1:1", "ConnectError"))
     assert "http://127.0.0.1:1 (ConnectError)" in message and "fairshare pool serve" in message
+
+
+def test_an_error_the_user_causes_shows_in_ipython_as_one_line_with_its_sentence(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.user_ns["errors"] = errors
+    shell.run_cell("def submit():\n    raise errors.PoolUnreachable('http://127.0.0.1:1', 'ConnectError')\nsubmit()")
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert shown == [
+        "PoolUnreachable: No fairshare pool answers at http://127.0.0.1:1 (ConnectError); start one with "
+        "`fairshare pool serve` or point FAIRSHARE_URL at a running pool."
+    ]
+
+
+def test_every_error_of_the_tree_renders_as_its_name_and_sentence():
+    error = errors.CreditsTooLow("The balance does not cover the estimate; ask for credits.")
+    assert error._render_traceback_() == ["CreditsTooLow: The balance does not cover the estimate; ask for credits."]
+    remote = errors.RemoteError("ValueError", "bad", ["Traceback:\n", "  x\n"])
+    assert remote._render_traceback_() == ["Traceback:", "  x"]

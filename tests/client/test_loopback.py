@@ -63,3 +63,16 @@ def test_a_line_break_in_a_header_value_is_refused_before_anything_is_sent(pool_
     sneaky = Client(pool_server.url, "fs_x\r\nX-Admin: yes")
     with pytest.raises(errors.BadRequest, match="line break"):
         sneaky.submit(wire.dumps(wire.CallTask(int)), {"kind": "call"})
+
+
+def test_a_large_submission_after_an_idle_pause_is_sent_again_on_a_fresh_socket(client):
+    """A 200 kB body written onto a socket the pool has closed breaks in ``sendall``
+    (BrokenPipeError, ECONNRESET), not in ``recv``; it must be sent again, not reported as
+    a pool that is down."""
+    task = wire.dumps(wire.CallTask(len, (b"x" * 200_000,)))
+    assert len(task) > 200_000
+    for _ in range(3):
+        answer = client.submit(task, {"kind": "call"}, wait=30)
+        assert answer["state"] == "done"
+        time.sleep(7)  # past uvicorn's keep-alive timeout: the pool closes the idle socket
+    assert client.submit(task, {"kind": "call"}, wait=30)["state"] == "done"

@@ -129,3 +129,60 @@ def test_an_accounts_jobs_may_share_a_job_process_but_never_with_another_account
             pids[name] = [pool.submit(os.getpid).result(timeout=60) for _ in range(6)]
     assert not set(pids["first"]) & set(pids["second"])
     assert len(set(pids["first"])) <= 2 and len(set(pids["second"])) <= 2  # one process per worker at most
+
+
+def test_the_package_depends_on_everything_the_demo_notebooks_import():
+    """The README's first command installs the package and runs `fairshare demo`; each
+    notebook it opens must import, on the kernel and on the workers (one environment)."""
+    import ast
+    import json
+    import re
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    declared = {re.split(r"[<>=\[ ;]", d, maxsplit=1)[0].lower()
+                for d in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]}
+    imported: set[str] = set()
+    for notebook in sorted((root / "examples").glob("*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "\n".join(line for line in "".join(cell["source"]).splitlines() if not line.startswith("%"))
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Import):
+                    imported |= {alias.name for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    imported.add(node.module)
+    needed = set()
+    distributions = packages_distributions()
+    for module in imported:
+        top = module.split(".")[0]
+        if top in sys.stdlib_module_names or top == "jupyter_fairshare":
+            continue
+        needed |= {d.lower() for d in distributions.get(top, [top])}
+    if "dask.dataframe" in imported:
+        needed |= {"pandas", "pyarrow"}
+    assert needed - declared == set()
+
+
+def test_a_cell_that_imports_a_package_the_worker_lacks_is_told_its_kernel_version(pool, tmp_path, monkeypatch,
+                                                                                   capsys):
+    """The payload's header names the packages a cell imports (from its AST), not only its
+    inputs' packages, so the worker can name both sides of a version difference."""
+    import sys
+
+    from jupyter_fairshare import wire
+
+    (tmp_path / "fskernelonly").mkdir()
+    (tmp_path / "fskernelonly" / "__init__.py").write_text("__version__ = '3.1'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import fskernelonly  # noqa: F401 - the kernel has it; the pool's workers do not
+
+    job = pool.submit_task(wire.CellTask("import fskernelonly\nfskernelonly.__version__"), name="imports")
+    with pytest.raises(ModuleNotFoundError):
+        job.result(timeout=60)
+    assert "module fskernelonly 3.1 is used by this job but is not installed on the worker" in capsys.readouterr().err
+    monkeypatch.delitem(sys.modules, "fskernelonly")

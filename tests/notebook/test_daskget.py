@@ -62,3 +62,32 @@ def test_pool_compute_and_as_default_run_collections_on_the_pool(pool):
     with pool.as_default():
         assert bag.max().compute() == 18
     assert [j["kind"] for j in pool.client.jobs()] == ["graph"] * 3
+
+
+def _noisy(v):
+    print("chunk", v)
+    return v
+
+
+def test_pool_compute_shows_what_the_graphs_tasks_print(pool, capsys):
+    values = dask.delayed(sum)([dask.delayed(_noisy)(v) for v in range(3)])
+    assert pool.compute(values) == 3
+    assert sorted(capsys.readouterr().out.splitlines()) == ["chunk 0", "chunk 1", "chunk 2"]
+
+
+def _warns(v):
+    import warnings
+
+    warnings.warn(f"value {v} is odd", RuntimeWarning, stacklevel=1)
+    return v
+
+
+@pytest.mark.xfail(strict=True, reason="the job side must record a call's and a graph's warnings into "
+                   "Outcome.warnings (execution/job/tasks.py run_task); until then they reach only stderr")
+def test_a_warning_a_graph_task_issues_is_issued_again_in_the_caller(pool):
+    values = dask.delayed(sum)([dask.delayed(_warns)(v) for v in (1, 3)])
+    with pytest.warns(RuntimeWarning, match=r"value \d is odd") as caught:
+        assert dask.compute(values, scheduler=pool.get) == (4,)
+    assert sorted(str(w.message) for w in caught if w.category is RuntimeWarning) == ["value 1 is odd",
+                                                                                     "value 3 is odd"]
+    assert all(w.filename.endswith("test_daskget.py") for w in caught if w.category is RuntimeWarning)
