@@ -28,11 +28,29 @@ __all__ = ["CellNames", "analyse", "check_serialisable", "select_inputs"]
 
 @dataclass(frozen=True)
 class CellNames:
-    """The names a cell reads first (``reads``), assigns (``writes``) and imports, in source order."""
+    """The names a cell reads first (``reads``), assigns (``writes``) and imports, in source order.
+
+    ``changes`` are the names whose objects it may change in place or deletes, ``direct``
+    the reads made by the cell's own statements (not by a function it defines, which may
+    run after a later statement defines the name), ``bound`` every name it binds anywhere,
+    ``modules`` the modules it imports.
+    """
 
     reads: tuple[str, ...]
     writes: tuple[str, ...]
     imports: frozenset[str]
+    changes: tuple[str, ...] = ()
+    direct: tuple[str, ...] = ()
+    bound: frozenset[str] = frozenset()
+    modules: frozenset[str] = frozenset()
+
+    def undefined(self, namespace: Mapping[str, object]) -> list[str]:
+        """Names the cell certainly reads that nothing defines: not the namespace, not builtins,
+        not the cell itself."""
+        return [
+            n for n in self.direct
+            if n not in self.bound and n not in namespace and not hasattr(builtins, n)
+        ]
 
 
 def analyse(source: str) -> CellNames:
@@ -42,7 +60,15 @@ def analyse(source: str) -> CellNames:
     walker.block(tree.body)
     imports = frozenset(walker.imports)
     reads = tuple(n for n in walker.reads if n not in imports)
-    return CellNames(reads=reads, writes=tuple(walker.writes), imports=imports)
+    return CellNames(
+        reads=reads,
+        writes=tuple(walker.writes),
+        imports=imports,
+        changes=tuple(walker.changes),
+        direct=tuple(walker.direct),
+        bound=frozenset(walker.bound),
+        modules=frozenset(walker.modules),
+    )
 
 
 def select_inputs(

@@ -39,6 +39,11 @@ def magics(shell, pool_server, account):
     magics.pool.close()
 
 
+def plain(text: str) -> str:
+    """``text`` without its ANSI colours."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
 def last_job(magics) -> dict:
     """The account's newest job, as the pool records it."""
     return magics.pool.client.jobs(limit=1)[0]
@@ -69,16 +74,30 @@ def test_output_printed_early_in_a_long_cell_is_shown_while_the_cell_still_runs(
     assert shown[0][0] - begun < 0.8 and ended - shown[0][0] > 2.0
 
 
-def test_the_last_expressions_value_is_displayed(shell, magics, capsys):
-    shell.run_cell_magic("fairshare", "", "x + 40")
-    assert "42" in capsys.readouterr().out
+def test_the_last_expressions_value_is_the_cells_result_with_underscore_and_out_set(shell, magics, capsys):
+    # Failed before the change: the value came as a display, and _ and Out[n] were not set.
+    n = shell.execution_count
+    result = shell.run_cell("%%fairshare\nx + 40", store_history=True)
+    assert result.result == 42 and shell.user_ns["_"] == 42 and shell.user_ns["Out"][n] == 42
+    assert f"Out[{n}]: 42" in capsys.readouterr().out
 
 
-def test_a_remote_exception_is_raised_here_showing_the_remote_traceback(shell, magics):
+def test_a_trailing_semicolon_before_a_comment_hides_the_value(shell, magics, capsys):
+    # Failed before the change: only a ';' at the very end of the cell hid the value.
+    result = shell.run_cell("%%fairshare\nx + 40;  # hidden", store_history=True)
+    assert result.result is None and "42" not in capsys.readouterr().out
+
+
+def test_a_remote_exception_is_shown_as_ipython_shows_a_local_one(shell, magics):
+    # Failed before the change: the traceback had a "Remote traceback" line and named the
+    # cell's first line as its file.
+    n = shell.execution_count
     with pytest.raises(ZeroDivisionError) as info:
         shell.run_cell_magic("fairshare", "", "z = 1\nx / 0")
-    rendered = "\n".join(info.value._render_traceback_())
-    assert "Remote traceback" in rendered and "ZeroDivisionError" in rendered
+    rendered = plain("\n".join(info.value._render_traceback_()))
+    assert f"Cell In[{n}], line 2" in rendered and "----> 2 x / 0" in rendered
+    assert "Remote" not in rendered and "jupyter_fairshare" not in rendered
+    assert rendered.rstrip().endswith("ZeroDivisionError: division by zero")
 
 
 def test_in_and_out_override_the_analysis(shell, magics):
