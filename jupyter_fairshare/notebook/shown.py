@@ -27,7 +27,7 @@ def shown_short() -> Iterator[None]:
     try:
         yield
     except errors.FairshareError as exc:
-        _render_as(exc, traceback.format_exception_only(type(exc), exc))
+        _render_as(exc, [f"{type(exc).__name__}: {exc}\n"])
         raise
 
 
