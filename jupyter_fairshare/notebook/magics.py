@@ -15,6 +15,7 @@ import time
 import types
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from IPython.display import display
@@ -113,7 +114,7 @@ class FairshareMagics(Magics):
     @cell_magic("fairshare")
     def fairshare_cell(self, line: str, cell: str) -> Any:
         """Run this cell on the fair-share pool and bring its results back (see CELL_HELP)."""
-        args = self.fairshare_cell.parser.parse_args(arg_split(line, posix=True))
+        args = _parse(self.fairshare_cell, line)
         with shown_short():
             return self._run_cell(args, cell)
 
@@ -162,7 +163,7 @@ class FairshareMagics(Magics):
             inputs = select_inputs(names.reads, namespace, shell.user_ns_hidden)
         if outputs is None:
             sent = set(inputs)
-            changed = [n for n in names.changes if n in sent and not _is_module(namespace.get(n))]
+            changed = [n for n in names.changes if n in sent and not _is_code(namespace.get(n))]
             outputs = list(dict.fromkeys([*names.writes, *changed]))
         missing = [n for n in inputs if n not in namespace]
         if missing:
@@ -243,7 +244,7 @@ class FairshareMagics(Magics):
     @line_magic("fairshare")
     def fairshare_line(self, line: str) -> Any:
         """Look at the pool and your jobs: status, jobs, quota, prices, cancel JOB, result JOB, why JOB, connect URL."""
-        args = self.fairshare_line.parser.parse_args(arg_split(line, posix=True))
+        args = _parse(self.fairshare_line, line)
         with shown_short():
             return self._line(args)
 
@@ -340,13 +341,25 @@ def _cell_name(cell: str) -> str:
     return (first[:60] + "...") if len(first) > 60 else (first or "empty cell")
 
 
+def _parse(magic: Any, line: str) -> Any:
+    """The magic's options, split as a shell splits them: ``--name "grid search"`` is one word
+    without its quote marks."""
+    try:
+        words = arg_split(line, posix=True)
+    except ValueError as exc:  # an unclosed quote
+        raise UsageError(f"{exc} in {line!r}; close the quote.") from None
+    return magic.parser.parse_args(words)
+
+
 def _show(bundles: list[dict[str, Any]]) -> None:
     for bundle in bundles:
         display(bundle.get("data", {}), metadata=bundle.get("metadata") or None, raw=True)
 
 
-def _is_module(value: object) -> bool:
-    return isinstance(value, types.ModuleType)
+def _is_code(value: object) -> bool:
+    """Modules, functions and classes: a cell calls them or passes them on, and bringing them
+    back would cost a pickle and replace the kernel's own with a copy, for nothing."""
+    return isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type))
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -14,6 +14,8 @@ saving thread: the zygote must stay single-threaded to fork safely.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from types import TracebackType
 from typing import Any
 
@@ -144,6 +146,12 @@ def _config() -> Config:
     config.InteractiveShell.autocall = 0
     return config
 
+
+# A notebook kernel draws with the inline backend (ipykernel sets it the same way); so does a
+# pool cell, so that ``plt.show()``, ``matplotlib.get_backend()`` and the figures shown at the
+# end of a cell are a notebook's. It must be set before matplotlib is first imported.
+if importlib.util.find_spec("matplotlib_inline") is not None:
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
 SHELL = JobShell(config=_config())
 # Without an inline backend IPython has no PNG formatter for figures; give it one so that

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -85,3 +86,18 @@ def test_the_new_fields_travel_in_the_wire_format():
     assert wire.loads(wire.dumps(task)) == task
     outcome = run_cell(CellTask("del a", inputs={"a": 1}, outputs=["a"]))
     assert wire.loads(wire.dumps(outcome)).deleted == ["a"]
+
+
+def test_a_job_draws_with_a_notebooks_inline_backend():
+    # Failed before the change: the job drew with Agg, so get_backend() and plt.show() differed.
+    check = (
+        "from jupyter_fairshare.execution.job.tasks import run_cell\n"
+        "from jupyter_fairshare.wire import CellTask\n"
+        "o = run_cell(CellTask('import matplotlib.pyplot as plt\\nplt.plot([1])\\nplt.show()\\n"
+        "import matplotlib\\nmatplotlib.get_backend()'))\n"
+        "assert o.value == 'module://matplotlib_inline.backend_inline', o.value\n"
+        "assert [sorted(b['data']) for b in o.displays] == [['image/png', 'text/plain']], o.displays\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
