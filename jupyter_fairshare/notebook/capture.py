@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import cloudpickle
@@ -23,7 +23,7 @@ import cloudpickle
 from ..client.errors import NotSerializable
 from .scope import Scope
 
-__all__ = ["CellNames", "analyse", "check_serialisable", "select_inputs"]
+__all__ = ["CellNames", "analyse", "check_serialisable", "select_inputs", "with_cell_magic"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,49 @@ def analyse(source: str) -> CellNames:
         bound=frozenset(walker.bound),
         modules=frozenset(walker.modules),
     )
+
+
+def with_cell_magic(names: CellNames, cell: str, transform: Callable[[str], str]) -> CellNames:
+    """``names`` widened by the body and options of a cell magic the cell starts with.
+
+    A ``%%fairshare`` cell may start with another cell magic (``%%timeit setup``,
+    ``%%capture out``); IPython turns it into one call with the body as a string, which
+    reads nothing the AST can see. Its body and options are read as Python where they parse;
+    only the body's certain reads are checked for being defined, since options need not be
+    Python. ``%%capture NAME`` assigns NAME.
+    """
+    first, _, body = cell.lstrip().partition("\n")
+    if not first.startswith("%%"):
+        return names
+    magic, _, line = first[2:].partition(" ")
+    inner, options = _parsed([body], transform), _parsed(_tails(line), transform)
+    captured = [w for w in line.split()[:1] if magic == "capture" and w.isidentifier()]
+    every = (names, inner, options)
+    return CellNames(
+        reads=tuple(dict.fromkeys(n for part in every for n in part.reads)),
+        writes=tuple(dict.fromkeys([*names.writes, *inner.writes, *captured])),
+        imports=names.imports | inner.imports,
+        changes=tuple(dict.fromkeys([*inner.changes, *options.changes])),
+        direct=tuple(dict.fromkeys([*names.direct, *inner.direct])),
+        bound=names.bound | inner.bound | options.bound | frozenset(captured),
+        modules=names.modules | inner.modules | options.modules,
+    )
+
+
+def _tails(line: str) -> list[str]:
+    """``line`` less 0, 1, 2 ... leading words: options such as ``-n1 -r1`` come before code."""
+    words = line.split()
+    return [" ".join(words[i:]) for i in range(len(words))]
+
+
+def _parsed(texts: list[str], transform: Callable[[str], str]) -> CellNames:
+    """The names of the first of ``texts`` that parses; none if none does."""
+    for text in texts:
+        try:
+            return analyse(transform(text))
+        except SyntaxError:
+            continue
+    return CellNames((), (), frozenset())
 
 
 def select_inputs(

@@ -25,7 +25,7 @@ from .. import wire
 from ..client import Event, errors
 from ..protocol import JobState
 from .api import Pool, connect
-from .capture import analyse, check_serialisable, select_inputs
+from .capture import analyse, check_serialisable, select_inputs, with_cell_magic
 from .drawing import draws, kernel_rc
 from .job import Job
 from .shown import UndefinedName, shown_as_local, shown_short, syntax_error
@@ -156,6 +156,7 @@ class FairshareMagics(Magics):
             names = analyse(source)
         except SyntaxError as exc:
             raise syntax_error(shell, exc, source, cell) from None
+        names = with_cell_magic(names, cell, shell.transform_cell)
         if inputs is None:
             undefined = names.undefined(namespace)
             if undefined:

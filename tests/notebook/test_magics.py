@@ -307,3 +307,11 @@ def test_a_figure_drawn_at_the_end_is_shown_after_the_value_as_here(shell, magic
         del shell.display_pub.publish
         del shell.displayhook.write_format_data
     assert shown == ["value", "figure"]
+
+
+def test_a_cell_magic_inside_a_pool_cell_gets_the_variables_its_body_reads(shell, magics, capsys):
+    # Failed before the change: the body was a string to the analysis, so x and y were not sent.
+    shell.run_cell_magic("fairshare", "", "%%capture captured\nprint(x * y)")
+    assert shell.user_ns.pop("captured").stdout == "6\n"
+    shell.run_cell_magic("fairshare", "", "%%timeit -n1 -r1 w = x + 1\nw * y")
+    assert "per loop" in capsys.readouterr().out
