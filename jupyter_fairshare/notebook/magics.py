@@ -23,6 +23,7 @@ from IPython.utils.process import arg_split
 
 from .. import wire
 from ..client import Event, errors
+from ..execution.job.namespace import adopt
 from ..protocol import JobState
 from .api import Pool, connect
 from .capture import analyse, check_serialisable, select_inputs, with_cell_magic
@@ -209,6 +210,7 @@ class FairshareMagics(Magics):
         job.follow(on_output=_print_output)
         outcome = job.outcome()
         namespace = self.shell.user_ns
+        adopt(outcome.outputs, namespace, fill=False)
         namespace.update(outcome.outputs)
         for name in outcome.deleted:
             namespace.pop(name, None)

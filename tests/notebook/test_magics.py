@@ -315,3 +315,18 @@ def test_a_cell_magic_inside_a_pool_cell_gets_the_variables_its_body_reads(shell
     assert shell.user_ns.pop("captured").stdout == "6\n"
     shell.run_cell_magic("fairshare", "", "%%timeit -n1 -r1 w = x + 1\nw * y")
     assert "per loop" in capsys.readouterr().out
+
+
+def test_a_function_from_a_pool_cell_reads_the_notebooks_globals_as_they_are_now(shell, magics):
+    # Failed before the change: the function read the globals it was pickled with (n == 5).
+    shell.user_ns["n"] = 5
+    try:
+        cell = "def size():\n    return n\nclass Sized:\n    def get(self):\n        return n"
+        shell.run_cell_magic("fairshare", "", cell)
+        shell.user_ns["n"] = 1000
+        assert shell.user_ns["size"]() == 1000 and shell.user_ns["Sized"]().get() == 1000
+        shell.run_cell_magic("fairshare", "", "n = 7\nseen = (size(), Sized().get())")
+        assert shell.user_ns.pop("seen") == (7, 7)
+    finally:
+        for name in ("n", "size", "Sized"):
+            shell.user_ns.pop(name, None)

@@ -19,6 +19,7 @@ from IPython.core.ultratb import FormattedTB
 from jupyter_fairshare.wire import CallTask, CellTask, GraphTask, Outcome
 
 from .display import figure_bundles
+from .namespace import adopt
 from .shell import SHELL, JobShell
 
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -70,7 +71,9 @@ def run_cell(task: CellTask) -> Outcome:
     shell = SHELL
     shell.fresh(task.execution_count, task.colors)
     namespace = shell.user_ns
-    namespace.update(task.inputs)
+    inputs = dict(task.inputs)
+    adopt(inputs, namespace, fill=True)
+    namespace.update(inputs)
     if task.rc is not None:
         apply_rc(task.rc)
     lent = {cls: cls._instance for cls in (InteractiveShell, JobShell)}

@@ -101,3 +101,13 @@ def test_a_job_draws_with_a_notebooks_inline_backend():
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_function_sent_in_reads_the_cells_namespace_and_brings_its_globals():
+    namespace: dict = {}
+    exec("k = 3\ndef scaled(v):\n    return v * k\n", namespace)
+    scaled = wire.loads(wire.dumps(namespace["scaled"]))  # as the kernel sends it
+    scaled.__module__ = "__main__"
+    outcome = run_cell(CellTask("before = scaled(1)\nk = 10\nafter = scaled(1)", inputs={"scaled": scaled},
+                                outputs=["before", "after"]))
+    assert outcome.outputs == {"before": 3, "after": 10}
