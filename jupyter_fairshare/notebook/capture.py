@@ -23,7 +23,7 @@ import cloudpickle
 from ..client.errors import NotSerializable
 from .scope import Scope
 
-__all__ = ["CellNames", "analyse", "check_serialisable", "select_inputs", "with_cell_magic"]
+__all__ = ["CellNames", "analyse", "check_serialisable", "select_inputs", "with_cell_magic", "with_line_magics"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,34 @@ def with_cell_magic(names: CellNames, cell: str, transform: Callable[[str], str]
         direct=tuple(dict.fromkeys([*names.direct, *inner.direct])),
         bound=names.bound | inner.bound | options.bound | frozenset(captured),
         modules=names.modules | inner.modules | options.modules,
+    )
+
+
+def with_line_magics(names: CellNames, source: str) -> CellNames:
+    """``names`` widened by the arguments of the line magics in ``source`` (transformed).
+
+    ``%timeit f(x)`` becomes ``get_ipython().run_line_magic('timeit', 'f(x)')``, whose
+    argument is a string to the AST; read as Python where it parses, it tells that the cell
+    reads ``f`` and ``x`` (and ``%time y = f(x)`` assigns ``y``).
+    """
+    arguments = [
+        node.args[1].value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "run_line_magic" and len(node.args) == 2
+        and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+    ]
+    if not arguments:
+        return names
+    found = [_parsed(_tails(text), lambda text: text) for text in arguments]
+    return CellNames(
+        reads=tuple(dict.fromkeys([*names.reads, *(n for part in found for n in part.reads)])),
+        writes=tuple(dict.fromkeys([*names.writes, *(n for part in found for n in part.writes)])),
+        imports=names.imports,
+        changes=tuple(dict.fromkeys([*names.changes, *(n for part in found for n in part.changes)])),
+        direct=names.direct,
+        bound=names.bound.union(*(part.bound for part in found)),
+        modules=names.modules.union(*(part.modules for part in found)),
     )
 
 

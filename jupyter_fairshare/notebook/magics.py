@@ -26,7 +26,7 @@ from ..client import Event, errors
 from ..execution.job.namespace import adopt
 from ..protocol import JobState
 from .api import Pool, connect
-from .capture import analyse, check_serialisable, select_inputs, with_cell_magic
+from .capture import analyse, check_serialisable, select_inputs, with_cell_magic, with_line_magics
 from .drawing import draws, kernel_rc
 from .job import Job
 from .shown import UndefinedName, shown_as_local, shown_short, syntax_error
@@ -157,7 +157,7 @@ class FairshareMagics(Magics):
             names = analyse(source)
         except SyntaxError as exc:
             raise syntax_error(shell, exc, source, cell) from None
-        names = with_cell_magic(names, cell, shell.transform_cell)
+        names = with_line_magics(with_cell_magic(names, cell, shell.transform_cell), source)
         if inputs is None:
             undefined = names.undefined(namespace)
             if undefined:

@@ -330,3 +330,13 @@ def test_a_function_from_a_pool_cell_reads_the_notebooks_globals_as_they_are_now
     finally:
         for name in ("n", "size", "Sized"):
             shell.user_ns.pop(name, None)
+
+
+def test_a_line_magic_in_a_pool_cell_gets_the_variables_its_argument_reads(shell, magics, capsys):
+    # Failed before the change: "%timeit f(x)" was a string to the analysis; NameError on the worker.
+    shell.user_ns["f"] = abs
+    try:
+        shell.run_cell_magic("fairshare", "", "%timeit -n1 -r1 f(x)\n%time z = f(y)")
+        assert "per loop" in capsys.readouterr().out and shell.user_ns["z"] == 3
+    finally:
+        shell.user_ns.pop("f", None)
