@@ -46,12 +46,21 @@ class CallTask:
 
 @dataclass
 class CellTask:
-    """Run notebook cell ``source`` with ``inputs`` bound; bring back ``outputs``."""
+    """Run notebook cell ``source`` with ``inputs`` bound; bring back ``outputs``.
+
+    ``execution_count`` is the kernel's ``In[n]``, so that remote tracebacks name the cell as
+    a local run would; ``colors`` is the kernel's traceback colour scheme; ``rc`` holds the
+    kernel's matplotlib settings that differ from the defaults, or None when the cell does
+    not draw (then the job's settings are left alone).
+    """
 
     source: str
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     name: str = "<fairshare-cell>"
+    execution_count: int = 0
+    colors: str = "nocolor"
+    rc: dict[str, Any] | None = None
 
 
 @dataclass
@@ -66,14 +75,19 @@ class GraphTask:
 class Outcome:
     """What the worker sends back: a value, or the remote exception with its traceback.
 
-    ``outputs`` holds the names a cell assigned, ``displays`` the rich display bundles
-    (``{"data": {mime: ...}, "metadata": {...}}``) in the order the cell produced them.
+    ``outputs`` holds the names a cell may have changed (also when it raised: what it
+    assigned before the exception), ``deleted`` the inputs it deleted, ``displays`` the rich
+    display bundles (``{"data": {mime: ...}, "metadata": {...}}``) in the order the cell
+    produced them; those after ``value_at`` came after the cell's value was shown (figures
+    drawn at the end of a cell), so the kernel shows them after its ``execute_result`` too.
     """
 
     ok: bool
     value: Any = None
     outputs: dict[str, Any] = field(default_factory=dict)
     displays: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    value_at: int | None = None
     error_type: str = ""
     error_message: str = ""
     traceback: list[str] = field(default_factory=list)

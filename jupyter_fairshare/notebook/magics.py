@@ -12,24 +12,49 @@ import json
 import os
 import sys
 import time
+import types
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, kwds, magic_arguments
 from IPython.display import display
+from IPython.utils.process import arg_split
 
 from .. import wire
 from ..client import Event, errors
+from ..execution.job.namespace import adopt
 from ..protocol import JobState
 from .api import Pool, connect
-from .capture import analyse, check_serialisable, select_inputs
-from .job import Job, remote_exception
+from .capture import analyse, check_serialisable, select_inputs, with_cell_magic, with_line_magics
+from .drawing import draws, kernel_rc
+from .job import Job
+from .shown import UndefinedName, shown_as_local, shown_short, syntax_error
 
 __all__ = ["FairshareMagics", "load_ipython_extension"]
 
 # How long a blocking cell's submit request waits for the job to end: an empty or short
 # cell comes back in that one round trip; a longer one falls back to the event stream.
 SHORT_WAIT = 1.0
+
+
+CELL_HELP = """Run this cell on the fair-share pool, as if it ran here.
+
+The variables the cell reads are sent with it; what it assigns or may change (``model.fit(X)``,
+``L.append(v)``, ``del x``) comes back. Output, displays and figures are shown as they would be
+here, and an exception is raised as a local one. Interrupting the kernel cancels the job.
+
+Examples::
+
+  %%fairshare
+  model.fit(X_train, y_train)
+
+  %%fairshare --cpus 4 --memory 8GB --name "grid search"
+  search = GridSearchCV(SVC(), grid).fit(X, y)
+
+  %%fairshare --async --in df --out summary
+  summary = df.groupby("key").mean()
+"""
 
 
 def _names(text: str) -> list[str]:
@@ -74,7 +99,8 @@ class FairshareMagics(Magics):
 
     # -- the cell magic ----------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_arguments(name="%fairshare")
+    @kwds(description=CELL_HELP)
     @argument("--cpus", type=float, default=1, help="CPUs to hold (default 1)")
     @argument("--memory", default="2GB", help="memory to hold, like 4GB (default 2GB)")
     @argument("--gpus", type=int, default=0, help="GPUs to hold (default 0)")
@@ -87,13 +113,13 @@ class FairshareMagics(Magics):
     @argument("--in", dest="inputs", type=_names, default=None, help="send exactly these variables: a,b")
     @argument("--out", dest="outputs", type=_names, default=None, help="bring back exactly these: c,d")
     @cell_magic("fairshare")
-    def fairshare_cell(self, line: str, cell: str) -> Job | None:
-        """Run this cell on the fair-share pool and bring its results back.
+    def fairshare_cell(self, line: str, cell: str) -> Any:
+        """Run this cell on the fair-share pool and bring its results back (see CELL_HELP)."""
+        args = _parse(self.fairshare_cell, line)
+        with shown_short():
+            return self._run_cell(args, cell)
 
-        The variables the cell reads are sent with it and the ones it assigns come back.
-        Interrupting the kernel cancels the job.
-        """
-        args = parse_argstring(self.fairshare_cell, line)
+    def _run_cell(self, args: Any, cell: str) -> Any:
         task = self.cell_task(cell, args.inputs, args.outputs, args.name)
         if args.tier is not None:
             self._check_tier(args.tier)
@@ -113,28 +139,49 @@ class FairshareMagics(Magics):
         if args.run_async:
             print(f"Job {job.id} submitted; bring its results in with %fairshare result {job.id}")
             return job
-        self.bring_in(job)
-        return None
+        return self.bring_in(job)
 
     def cell_task(
         self, cell: str, inputs: list[str] | None, outputs: list[str] | None, name: str | None
     ) -> wire.CellTask:
-        """The task for ``cell``: its inputs read from the namespace, checked to pickle."""
-        namespace = self.shell.user_ns
-        source = self.shell.transform_cell(cell)
-        if inputs is None or outputs is None:
+        """The task for ``cell``: its inputs read from the namespace, checked to pickle.
+
+        It brings back what the cell assigns and what it may change in place of what it is
+        sent; a name the cell reads that nothing defines is refused here, before the job
+        costs anything.
+        """
+        shell = self.shell
+        namespace = shell.user_ns
+        source = shell.transform_cell(cell)
+        try:
             names = analyse(source)
-            if inputs is None:
-                inputs = select_inputs(names.reads, namespace, self.shell.user_ns_hidden)
-            if outputs is None:
-                outputs = list(names.writes)
+        except SyntaxError as exc:
+            raise syntax_error(shell, exc, source, cell) from None
+        names = with_line_magics(with_cell_magic(names, cell, shell.transform_cell), source)
+        if inputs is None:
+            undefined = names.undefined(namespace)
+            if undefined:
+                raise UndefinedName(undefined[0])
+            inputs = select_inputs(names.reads, namespace, shell.user_ns_hidden)
+        if outputs is None:
+            sent = set(inputs)
+            changed = [n for n in names.changes if n in sent and not _is_code(namespace.get(n))]
+            outputs = list(dict.fromkeys([*names.writes, *changed]))
         missing = [n for n in inputs if n not in namespace]
         if missing:
             raise errors.BadRequest(
                 f"--in names {', '.join(missing)}, which this kernel does not define; define it or leave it out."
             )
         values = {n: namespace[n] for n in inputs}
-        task = wire.CellTask(source=source, inputs=values, outputs=outputs, name=name or _cell_name(cell))
+        task = wire.CellTask(
+            source=source,
+            inputs=values,
+            outputs=outputs,
+            name=name or _cell_name(cell),
+            execution_count=int(getattr(shell, "execution_count", 0) or 0),
+            colors=str(getattr(shell, "colors", "nocolor")),
+            rc=kernel_rc() if draws(names, namespace, source) else None,
+        )
         try:
             wire.frames(task)  # a trial pickle that leaves large buffers where they are
         except Exception as exc:  # find which variable it was, and say so
@@ -152,15 +199,40 @@ class FairshareMagics(Magics):
                 f"drop --tier or connect with a {tier} account's token."
             )
 
-    def bring_in(self, job: Job) -> None:
-        """Follow the job to its end, then apply its outputs, displays and exception here."""
+    def bring_in(self, job: Job) -> Any:
+        """Follow the job to its end, then apply its outputs, displays and exception here.
+
+        The namespace gets what the cell changed also when it raised, then the exception is
+        raised as IPython shows a local one. The value is returned for IPython to show as the
+        cell's result (setting ``_`` and ``Out``); displays the job made after its value (figures
+        drawn at the end of the cell) are shown after it, as a local run shows them.
+        """
         job.follow(on_output=_print_output)
         outcome = job.outcome()
-        self.shell.user_ns.update(outcome.outputs)
-        for bundle in outcome.displays:
-            display(bundle.get("data", {}), metadata=bundle.get("metadata") or None, raw=True)
+        namespace = self.shell.user_ns
+        adopt(outcome.outputs, namespace, fill=False)
+        namespace.update(outcome.outputs)
+        for name in outcome.deleted:
+            namespace.pop(name, None)
+        split = len(outcome.displays) if outcome.value_at is None else outcome.value_at
+        _show(outcome.displays[:split])
+        self._show_after_value(outcome.displays[split:])
         if not outcome.ok:
-            raise _shown_as_remote(outcome, job.id)
+            raise shown_as_local(outcome, job.id)
+        return outcome.value
+
+    def _show_after_value(self, bundles: list[dict[str, Any]]) -> None:
+        trap = getattr(self.shell, "builtin_trap", None)
+        if not bundles or getattr(trap, "_nested_level", 0) == 0:  # not inside a running cell
+            _show(bundles)
+            return
+        events = self.shell.events
+
+        def show() -> None:
+            events.unregister("post_execute", show)
+            _show(bundles)
+
+        events.register("post_execute", show)
 
     # -- the line magic ----------------------------------------------------------------
 
@@ -175,7 +247,11 @@ class FairshareMagics(Magics):
     @line_magic("fairshare")
     def fairshare_line(self, line: str) -> Any:
         """Look at the pool and your jobs: status, jobs, quota, prices, cancel JOB, result JOB, why JOB, connect URL."""
-        args = parse_argstring(self.fairshare_line, line)
+        args = _parse(self.fairshare_line, line)
+        with shown_short():
+            return self._line(args)
+
+    def _line(self, args: Any) -> Any:
         needs_target = {"cancel", "result", "why", "connect"}
         if args.command in needs_target and not args.target:
             what = "URL" if args.command == "connect" else "JOB"
@@ -240,8 +316,8 @@ class FairshareMagics(Magics):
         else:  # the pool answered before the worker stopped it
             print(f"Job {job.id} is being cancelled; %fairshare jobs shows when it has stopped.")
 
-    def _cmd_result(self, args: Any) -> None:
-        self.bring_in(self._job(args.target))
+    def _cmd_result(self, args: Any) -> Any:
+        return self.bring_in(self._job(args.target))
 
     def _cmd_why(self, args: Any) -> None:
         why = self.pool.client.why(args.target)
@@ -268,15 +344,25 @@ def _cell_name(cell: str) -> str:
     return (first[:60] + "...") if len(first) > 60 else (first or "empty cell")
 
 
-def _shown_as_remote(outcome: wire.Outcome, job_id: str) -> BaseException:
-    """The remote exception, rendered by IPython as the remote traceback, as a local one would be."""
-    exc = remote_exception(outcome, job_id)
-    lines = [f"Remote traceback (job {job_id}):", *outcome.traceback]
+def _parse(magic: Any, line: str) -> Any:
+    """The magic's options, split as a shell splits them: ``--name "grid search"`` is one word
+    without its quote marks."""
     try:
-        exc._render_traceback_ = lambda: lines  # type: ignore[union-attr]
-    except AttributeError:
-        return errors.RemoteError(outcome.error_type, outcome.error_message, outcome.traceback)
-    return exc
+        words = arg_split(line, posix=True)
+    except ValueError as exc:  # an unclosed quote
+        raise UsageError(f"{exc} in {line!r}; close the quote.") from None
+    return magic.parser.parse_args(words)
+
+
+def _show(bundles: list[dict[str, Any]]) -> None:
+    for bundle in bundles:
+        display(bundle.get("data", {}), metadata=bundle.get("metadata") or None, raw=True)
+
+
+def _is_code(value: object) -> bool:
+    """Modules, functions and classes: a cell calls them or passes them on, and bringing them
+    back would cost a pickle and replace the kernel's own with a copy, for nothing."""
+    return isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type))
 
 
 def load_ipython_extension(ipython: Any) -> None:

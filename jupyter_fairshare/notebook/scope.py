@@ -4,12 +4,20 @@ It walks a cell's module-level block statement by statement, tracking which name
 certainly assigned at each point: a name assigned in only one branch of an ``if``, in a loop
 body or in a ``try`` is not, so a later read of it still counts as a read from the kernel.
 Functions and classes the cell defines read the names free in them.
+
+It also records the names whose objects the cell may change in place, so that they come
+back although never assigned: those it calls a method on (``model.fit(X)``, ``rng.random()``),
+passes to a call (``setattr(obj, ...)``, ``np.copyto(a, b)``), assigns an attribute or an
+item of, or deletes. Reading the AST rather than comparing values keeps a cell that changes
+nothing from paying a pickle per input.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+
+from .nested import PURE_BUILTINS, changed_inside, free_names
 
 __all__ = ["Scope"]
 
@@ -22,20 +30,34 @@ class Scope:
         self.reads: dict[str, None] = {}
         self.writes: dict[str, None] = {}
         self.imports: set[str] = set()
+        self.modules: set[str] = set()
+        self.changes: dict[str, None] = {}
+        self.direct: dict[str, None] = {}
+        self.bound: set[str] = set()
 
     # -- recording ------------------------------------------------------------------
 
-    def read(self, name: str) -> None:
+    def read(self, name: str, direct: bool = True) -> None:
         if name not in self.assigned:
             self.reads.setdefault(name, None)
+            if direct:
+                self.direct.setdefault(name, None)
+
+    def change(self, node: ast.expr) -> None:
+        """The object ``node`` names (``x``, ``x.a``, ``x[i]``) may be changed in place."""
+        root = _root_name(node)
+        if root is not None:
+            self.changes.setdefault(root, None)
 
     def write(self, name: str) -> None:
+        self.bound.add(name)
         self.assigned.add(name)
         self.writes.pop(name, None)
         self.writes[name] = None
 
     def delete(self, name: str) -> None:
         self.read(name)
+        self.changes.setdefault(name, None)
         self.assigned.discard(name)
         self.writes.pop(name, None)
 
@@ -56,16 +78,17 @@ class Scope:
             self.exprs(node.decorator_list)
             self.arguments(node.args)
             self.expr(node.returns)
-            self.free(sorted(_free_names(node)))
+            self.free(sorted(free_names(node)), node)
             self.write(node.name)
             # ``global x`` inside the function assigns the cell's ``x`` when it is called.
             for name in _declared_global(node):
                 self.writes.setdefault(name, None)
+                self.bound.add(name)
         elif isinstance(node, ast.ClassDef):
             self.exprs(node.decorator_list)
             self.exprs(node.bases)
             self.exprs(k.value for k in node.keywords)
-            self.free(sorted(_free_names(node)))
+            self.free(sorted(free_names(node)), node)
             self.write(node.name)
         elif isinstance(node, ast.Assign):
             self.expr(node.value)
@@ -113,10 +136,13 @@ class Scope:
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 name = alias.asname or alias.name.split(".")[0]
+                self.modules.add(alias.name)
                 self.imports.add(name)
                 self.write(name)
         elif isinstance(node, ast.ImportFrom):
             for alias in node.names:
+                if node.module and not node.level:
+                    self.modules.add(node.module)
                 if alias.name != "*" and node.module != "__future__":
                     name = alias.asname or alias.name
                     self.imports.add(name)
@@ -220,16 +246,18 @@ class Scope:
             return
         if isinstance(node, ast.Name):
             self.read(node.id)
+        elif isinstance(node, ast.Call):
+            self.call(node)
         elif isinstance(node, ast.NamedExpr):
             self.expr(node.value)
             self.target(node.target)
         elif isinstance(node, ast.Lambda):
             self.arguments(node.args)
-            self.free(sorted(_free_names(node)))
+            self.free(sorted(free_names(node)), node)
         elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             # The first iterable runs in this scope; the rest runs in the comprehension's.
             self.expr(node.generators[0].iter)
-            self.free(sorted(_free_names(node)))
+            self.free(sorted(free_names(node)), node)
             for sub in ast.walk(node):
                 if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
                     self.write(sub.target.id)
@@ -242,6 +270,19 @@ class Scope:
                 elif isinstance(child, ast.comprehension):
                     self.expr(child.iter)
 
+    def call(self, node: ast.Call) -> None:
+        """A call may change the object it is a method of, and every object passed to it."""
+        if isinstance(node.func, ast.Attribute):
+            self.change(node.func.value)
+        if not (isinstance(node.func, ast.Name) and node.func.id in PURE_BUILTINS):
+            for arg in (*node.args, *(k.value for k in node.keywords)):
+                self.change(arg.value if isinstance(arg, ast.Starred) else arg)
+        self.expr(node.func)
+        for arg in node.args:
+            self.expr(arg)
+        for keyword in node.keywords:
+            self.expr(keyword.value)
+
     def arguments(self, args: ast.arguments) -> None:
         self.exprs(args.defaults)
         self.exprs(args.kw_defaults)
@@ -249,13 +290,17 @@ class Scope:
             if arg is not None:
                 self.expr(arg.annotation)
 
-    def free(self, names: Iterable[str]) -> None:
-        """Names a nested scope reads from the cell's globals; read now, to err towards sending."""
+    def free(self, names: Iterable[str], node: ast.AST | None = None) -> None:
+        """Names a nested scope reads from the cell's globals; read now, to err towards sending.
+
+        Calling the function may change what it changes of them, so those count as changed.
+        """
+        names = list(names)
         for name in names:
-            self.read(name)
-
-
-# -- nested scopes ------------------------------------------------------------------
+            self.read(name, direct=False)
+        if node is not None:
+            for name in changed_inside(node) & set(names):
+                self.changes.setdefault(name, None)
 
 
 def _root_name(node: ast.expr) -> str | None:
@@ -274,85 +319,3 @@ def _irrefutable(pattern: ast.pattern) -> bool:
     if isinstance(pattern, ast.MatchOr):
         return any(_irrefutable(p) for p in pattern.patterns)
     return False
-
-
-_SCOPES = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.Lambda,
-    ast.ClassDef,
-    ast.ListComp,
-    ast.SetComp,
-    ast.GeneratorExp,
-    ast.DictComp,
-)
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
-
-
-def _outer_parts(node: ast.AST) -> list[ast.AST]:
-    """The parts of a nested scope that run in the enclosing scope (defaults, bases, ...)."""
-    parts: list[ast.AST] = []
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        args = node.args
-        parts += [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
-        if not isinstance(node, ast.Lambda):
-            parts += [*node.decorator_list, *(a.annotation for a in _all_args(args) if a.annotation)]
-            parts += [node.returns] if node.returns else []
-    elif isinstance(node, ast.ClassDef):
-        parts += [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
-    elif isinstance(node, _COMPREHENSIONS):
-        parts.append(node.generators[0].iter)
-    return parts
-
-
-def _inner_parts(node: ast.AST) -> list[ast.AST]:
-    """The parts of a nested scope that run in its own scope."""
-    if isinstance(node, ast.Lambda):
-        return [node.body]
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return list(node.body)
-    assert isinstance(node, _COMPREHENSIONS)
-    first, *rest = node.generators
-    parts: list[ast.AST] = [first.target, *first.ifs, *rest]
-    return parts + ([node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt])
-
-
-def _all_args(args: ast.arguments) -> list[ast.arg]:
-    every = (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
-    return [a for a in every if a is not None]
-
-
-def _free_names(node: ast.AST) -> set[str]:
-    """Names a nested scope (function, lambda, class, comprehension) reads from outside it."""
-    loads: set[str] = set()
-    bound: set[str] = set()
-    declared: set[str] = set()
-    inner: set[str] = set()
-    stack = _inner_parts(node)
-    while stack:
-        sub = stack.pop()
-        if isinstance(sub, _SCOPES):
-            inner |= _free_names(sub)
-            stack.extend(_outer_parts(sub))
-            if not isinstance(sub, (ast.Lambda, *_COMPREHENSIONS)):
-                bound.add(sub.name)
-            continue
-        if isinstance(sub, ast.Name):
-            (loads if isinstance(sub.ctx, ast.Load) else bound).add(sub.id)
-        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
-            bound.update((a.asname or a.name).split(".")[0] for a in sub.names if a.name != "*")
-        elif isinstance(sub, (ast.Global, ast.Nonlocal)):
-            declared.update(sub.names)
-        elif isinstance(sub, ast.ExceptHandler) and sub.name:
-            bound.add(sub.name)
-        elif isinstance(sub, (ast.MatchAs, ast.MatchStar)) and sub.name:
-            bound.add(sub.name)
-        elif isinstance(sub, ast.MatchMapping) and sub.rest:
-            bound.add(sub.rest)
-        stack.extend(ast.iter_child_nodes(sub))
-    params = set() if not hasattr(node, "args") else {a.arg for a in _all_args(node.args)}
-    local = (bound | params) - declared
-    if isinstance(node, ast.ClassDef):
-        # Methods do not see the class body's names, so their free names all go outward.
-        return (loads - local) | inner
-    return (loads | inner) - local

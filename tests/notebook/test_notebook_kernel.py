@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import nbformat
@@ -65,7 +66,7 @@ def test_a_notebook_runs_its_fairshare_cells_remotely_and_gets_back_what_a_local
 
     errors = [o for o in failing.outputs if o.output_type == "error"]
     assert len(errors) == 1 and errors[0].ename == "ZeroDivisionError"
-    traceback = "\n".join(errors[0].traceback)
+    traceback = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(errors[0].traceback))  # as IPython colours it
     assert "broken" in traceback and "return v / 0" in traceback
 
 

@@ -6,21 +6,21 @@ caller, so that user code never runs in a Dask worker or in the pool.
 
 from __future__ import annotations
 
-import ast
-import asyncio
-import inspect
-import linecache
 import os
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import cloudpickle
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.ultratb import FormattedTB
 
 from jupyter_fairshare.wire import CallTask, CellTask, GraphTask, Outcome
 
-from .display import DisplayCapture
+from .display import figure_bundles
+from .namespace import adopt
+from .shell import SHELL, JobShell
 
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -48,17 +48,12 @@ def failure(exc: BaseException, skip_own_frames: bool = True) -> Outcome:
     while skip_own_frames and tb is not None and _is_own(tb.tb_frame.f_code.co_filename):
         tb = tb.tb_next
     lines = FormattedTB(mode="Context", theme_name="nocolor").structured_traceback(type(exc), exc, tb)
-    try:
-        cloudpickle.dumps(exc)
-        carried: BaseException | None = exc
-    except Exception:  # noqa: BLE001 - an exception that does not pickle still reports as text
-        carried = None
     return Outcome(
         ok=False,
         error_type=type(exc).__name__,
         error_message=str(exc),
         traceback="\n".join(lines).splitlines(),
-        exception=carried,
+        exception=exc if _pickles(exc) else None,
     )
 
 
@@ -67,33 +62,70 @@ def _is_own(filename: str) -> bool:
 
 
 def run_cell(task: CellTask) -> Outcome:
-    """Execute a cell as IPython would: last expression's value shown, displays captured."""
-    capture = DisplayCapture()
-    capture.install()
-    namespace: dict[str, Any] = {"__name__": "__main__", "display": capture.display, **task.inputs}
-    source = task.source
-    linecache.cache[task.name] = (len(source), None, source.splitlines(True), task.name)
-    tree = ast.parse(source, filename=task.name)
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    """Execute a cell as IPython does, in the job's shell with ``task.inputs`` bound.
+
+    What the cell may have changed comes back also when it raised (what it assigned before
+    the exception), with the inputs it deleted; the value comes back as ``value`` for the
+    kernel to show, None when IPython would show nothing (``;``, no expression at the end).
+    """
+    shell = SHELL
+    shell.fresh(task.execution_count, task.colors)
+    namespace = shell.user_ns
+    inputs = dict(task.inputs)
+    adopt(inputs, namespace, fill=True)
+    namespace.update(inputs)
+    if task.rc is not None:
+        apply_rc(task.rc)
+    lent = {cls: cls._instance for cls in (InteractiveShell, JobShell)}
+    InteractiveShell._instance = JobShell._instance = shell
     try:
-        _run(compile(tree, task.name, "exec", flags=flags), namespace)
-        value = None
-        if last is not None:
-            value = _run(compile(ast.Expression(last.value), task.name, "eval", flags=flags), namespace)
-            if value is not None and not source.rstrip().endswith(";"):
-                capture.bundles.append(capture.bundle(value))
+        result = shell.run_cell(task.source, store_history=True)
     finally:
-        capture.capture_figures()
+        for cls, instance in lent.items():
+            cls._instance = instance
+    bundles = shell.publisher.bundles
+    value_at = len(bundles) if shell.value_at is None else shell.value_at
+    bundles += figure_bundles()
     outputs = {name: namespace[name] for name in task.outputs if name in namespace}
-    return Outcome(ok=True, value=value, outputs=outputs, displays=capture.bundles)
+    deleted = [name for name in task.outputs if name in task.inputs and name not in namespace]
+    shown = dict(outputs=outputs, deleted=deleted, displays=bundles, value_at=value_at)
+    error = result.error_before_exec or result.error_in_exec
+    if error is None:
+        return Outcome(ok=True, value=result.result, **shown)
+    return Outcome(
+        ok=False,
+        error_type=type(error).__name__,
+        error_message=str(error),
+        traceback=shell.error_text,
+        exception=error if _pickles(error) else None,
+        **shown,
+    )
 
 
-def _run(code: Any, namespace: dict[str, Any]) -> Any:
-    result = eval(code, namespace)  # noqa: S307 - running the user's cell is the point
-    if code.co_flags & inspect.CO_COROUTINE:
-        result = asyncio.run(result)
-    return result
+def apply_rc(rc: dict[str, Any]) -> None:
+    """Give matplotlib the kernel's settings: its defaults, then what the kernel changed."""
+    import matplotlib
+
+    params = matplotlib.rcParams
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        changed = {
+            key: default
+            for key, default in matplotlib.rcParamsDefault.items()
+            if key not in rc and key not in _RC_KEPT and params.get(key) != default
+        }
+        params.update({**changed, **rc})
+
+
+_RC_KEPT = frozenset({"backend", "backend_fallback", "interactive"})
+
+
+def _pickles(exc: BaseException) -> bool:
+    try:
+        cloudpickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - an exception that does not pickle still reports as text
+        return False
+    return True
 
 
 def run_graph(task: GraphTask, threads: int, progress: ProgressFn | None) -> Any:
