@@ -82,8 +82,6 @@ def _warns(v):
     return v
 
 
-@pytest.mark.xfail(strict=True, reason="the job side must record a call's and a graph's warnings into "
-                   "Outcome.warnings (execution/job/tasks.py run_task); until then they reach only stderr")
 def test_a_warning_a_graph_task_issues_is_issued_again_in_the_caller(pool):
     values = dask.delayed(sum)([dask.delayed(_warns)(v) for v in (1, 3)])
     with pytest.warns(RuntimeWarning, match=r"value \d is odd") as caught:

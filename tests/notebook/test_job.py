@@ -205,8 +205,6 @@ def _deprecated(x):
     return x
 
 
-@pytest.mark.xfail(strict=True, reason="the job side must record a call's and a graph's warnings into "
-                   "Outcome.warnings (execution/job/tasks.py run_task); until then they reach only stderr")
 def test_a_warning_a_submitted_call_issues_is_issued_again_in_the_caller(pool):
     with pytest.warns(FutureWarning, match="use something else"):
         assert pool.submit(_deprecated, 5).result(timeout=60) == 5

@@ -28,7 +28,23 @@ ProgressFn = Callable[[int, int], None]
 
 
 def run_task(task: Any, threads: int = 1, progress: ProgressFn | None = None) -> Outcome:
-    """Run one task and describe what happened; user exceptions become a failed Outcome."""
+    """Run one task and describe what happened; user exceptions become a failed Outcome.
+
+    A call's or a graph's warnings are recorded into the Outcome, so that the caller's
+    ``Job.result()`` issues them again where ``pytest.warns`` or a warnings filter sees them;
+    a cell's stay on its stderr, which is where a local cell shows them.
+    """
+    if isinstance(task, CellTask):
+        return _run_task(task, threads, progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = _run_task(task, threads, progress)
+    outcome.warnings = [{"category": w.category, "message": str(w.message), "filename": w.filename,
+                         "lineno": w.lineno} for w in caught]
+    return outcome
+
+
+def _run_task(task: Any, threads: int, progress: ProgressFn | None) -> Outcome:
     try:
         if isinstance(task, CallTask):
             return Outcome(ok=True, value=task.fn(*task.args, **task.kwargs))
