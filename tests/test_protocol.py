@@ -28,7 +28,7 @@ def test_stop_reasons_keep_the_strings_stored_jobs_and_their_owners_see():
 
 def test_limits_and_report_carry_the_fields_the_pool_and_the_worker_agree_on():
     assert set(get_type_hints(Limits)) == {
-        "cpus", "memory", "wall_seconds", "wall_reason", "account_key", "payload_path"
+        "cpus", "memory", "wall_seconds", "wall_reason", "account_key", "notebook_key", "payload_path"
     }
     assert set(get_type_hints(Report)) == {
         "state", "reason", "error", "result", "cpu_seconds", "wall_seconds", "peak_memory"
