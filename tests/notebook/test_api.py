@@ -9,7 +9,7 @@ import pytest
 
 import jupyter_fairshare as fs
 from jupyter_fairshare.client import errors
-from jupyter_fairshare.client.settings import config_path, resolve
+from jupyter_fairshare.client.settings import resolve
 from jupyter_fairshare.notebook.api import parse_duration
 
 from ..conftest import start_pool
@@ -81,31 +81,6 @@ def clean_settings(monkeypatch, tmp_path):
     return tmp_path
 
 
-def test_arguments_win_over_environment_and_config(clean_settings, monkeypatch):
-    monkeypatch.setenv("FAIRSHARE_URL", "http://env:1")
-    monkeypatch.setenv("FAIRSHARE_TOKEN", "env-token")
-    assert resolve("http://arg:1/", "arg-token").token == "arg-token"
-    settings = resolve("http://arg:1/", None)
-    assert (settings.url, settings.token, settings.source) == ("http://arg:1", "env-token", "argument")
-
-
-def test_the_config_file_is_used_when_the_environment_is_empty(clean_settings):
-    path = config_path()
-    assert str(path).startswith(str(clean_settings))
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"url": "http://cfg:2", "token": "cfg-token"}))
-    settings = resolve()
-    assert (settings.url, settings.token) == ("http://cfg:2", "cfg-token")
-
-
-def test_an_unreadable_config_file_is_reported_with_its_path(clean_settings):
-    path = config_path()
-    path.parent.mkdir(parents=True)
-    path.write_text("{not json")
-    with pytest.raises(errors.FairshareError, match="config.json cannot be read"):
-        resolve()
-
-
 def test_the_first_use_starts_the_embedded_pool_and_says_so(clean_settings, monkeypatch, capsys):
     from jupyter_fairshare import embedded
 
@@ -135,7 +110,6 @@ def test_the_package_depends_on_everything_the_demo_notebooks_import():
     """The README's first command installs the package and runs `fairshare demo`; each
     notebook it opens must import, on the kernel and on the workers (one environment)."""
     import ast
-    import json
     import re
     import sys
     import tomllib
