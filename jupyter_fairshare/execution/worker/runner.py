@@ -156,8 +156,9 @@ def run_job(job_id: str, attempt: int, payload: bytes, limits: Limits, *, emit: 
         started = time.monotonic()
         # A process killed before it took the job is reported by the watch like any other.
         job = {"job": job_id, "attempt": attempt, "limits": limits, "keep": account_key is not None}
+        base = _resident(proc.pid)
         proc.send_job(job, b"" if path else payload)
-        meta, blob, peak = _watch(proc, run, batcher, limits, started)
+        meta, blob, peak = _watch(proc, run, batcher, limits, started, base)
         wall = time.monotonic() - started
     finally:
         with _lock:
@@ -212,9 +213,15 @@ def _wall_reason(limits: Limits) -> StopReason:
 
 
 def _watch(
-    proc: processes.JobProcess, run: _Run, batcher: EventBatcher, limits: Limits, started: float
+    proc: processes.JobProcess, run: _Run, batcher: EventBatcher, limits: Limits, started: float, base: int = 0
 ) -> tuple[dict[str, Any] | None, bytes | None, int]:
-    """Relay the job's output and progress until it reports or dies, enforcing its limits."""
+    """Relay the job's output and progress until it reports or dies, enforcing its limits.
+
+    The memory limit counts what the job adds to its process (``base`` is the process's
+    resident memory before it took the job): a forked or kept process already holds the
+    modules the pool preloads, which are the pool's, not the job's, and would otherwise use
+    up a small --memory before the job allocated anything.
+    """
     wall_limit = limits.get("wall_seconds")
     memory = limits.get("memory")
     streams = {proc.stdout_fd: "stdout", proc.stderr_fd: "stderr"}
@@ -256,12 +263,24 @@ def _watch(
             peak = max(peak, rss)
             if wall_limit is not None and now - started > wall_limit:
                 run.kill(_wall_reason(limits))
-            elif memory and rss > memory:
+            elif memory and rss - base > memory:
                 run.kill(StopReason.MEMORY)
         # A process that stays for another job keeps its output pipes open: what it printed
         # is already in them. One that exits closes them, but its children may still write.
         _drain(sel, streams, batcher, 0.0 if meta is not None and meta["kept"] else 0.5)
     return meta, blob, peak
+
+
+def _resident(pid: int) -> int:
+    """A process's resident bytes, from /proc (a few microseconds; 0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def _drain(sel: selectors.BaseSelector, streams: dict[int, str], batcher: EventBatcher, wait: float) -> None:

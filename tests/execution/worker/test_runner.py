@@ -201,6 +201,15 @@ def test_memory_limit_stops_the_job_as_failed_with_reason_memory():
     assert "memory limit of 200 MB" in report["error"]
 
 
+def test_a_memory_limit_below_what_the_pool_preloads_counts_only_what_the_job_adds():
+    """The zygote's preloaded modules (NumPy, pandas, scikit-learn: ~185 MB resident) are in
+    every job process; a job asking for 100 MB that allocates 10 MB must run (it failed as
+    over its limit before the limit counted from the process's size at the job's start)."""
+    source = "import time\nimport numpy as np\nx = np.ones(10_000_000 // 8)\ntime.sleep(0.3)\ntotal = float(x.sum())"
+    report = run(CellTask(source, {}, ["total"]), limits={**LIMITS, "memory": 100_000_000})
+    assert (report["state"], report["reason"]) == ("done", None), report["error"]
+
+
 def test_busy_loop_is_charged_cpu_time():
     report = run(CellTask("import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end:\n    pass"))
     assert report["state"] == "done"
