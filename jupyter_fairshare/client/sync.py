@@ -7,6 +7,7 @@ request); event streams, and every other pool, go through httpx.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -29,16 +30,20 @@ class Client(BaseClient):
     def __init__(self, url: str, token: str | None = None) -> None:
         super().__init__(url, token)
         self._streams: HTTPXTransport | None = None
+        self._streams_lock = threading.Lock()
         self._transport: Transport = (
             (LoopbackTransport.for_url(self.url + API) if LoopbackTransport is not None else None)
             or self._httpx()
         )
 
     def _httpx(self) -> HTTPXTransport:
-        # Made on first use: a kernel on loopback may never stream, and httpx's set-up costs milliseconds.
-        if self._streams is None:
-            self._streams = HTTPXTransport(self.url + API)
-        return self._streams
+        # Made on first use: a kernel on loopback may never stream, and httpx's set-up costs ~50 ms.
+        # Made once under a lock: threads that follow jobs at the same moment would otherwise
+        # each build one (20 followers built several, one after another, before the first event).
+        with self._streams_lock:
+            if self._streams is None:
+                self._streams = HTTPXTransport(self.url + API)
+            return self._streams
 
     def close(self) -> None:
         """Close the open connections."""
